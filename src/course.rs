@@ -1,0 +1,127 @@
+//! The course's helper API (getAddrInfo, creerSock, bindedSocket, …) in safe Rust,
+//! with the course's semantics (IPv4 only, passive lookup, NULL host = 0.0.0.0,
+//! NULL service = port 0) and without its faults (leaks, crashes, SIGPIPE, stale errno).
+
+use std::ffi::CStr;
+use std::os::fd::RawFd;
+
+use nix::errno::Errno;
+
+use crate::addr::SockAddr;
+use crate::error::{Error, Result};
+use crate::resolve::{self, AddrInfoList, Hints};
+use crate::socket;
+
+/// The course's lookup: AF_INET, AI_PASSIVE, the given socket type.
+pub fn resolve_v4(
+    host: Option<&CStr>,
+    service: Option<&CStr>,
+    socktype: libc::c_int,
+) -> Result<AddrInfoList> {
+    let hints = Hints {
+        family: libc::AF_INET,
+        socktype,
+        protocol: 0,
+        flags: libc::AI_PASSIVE,
+    };
+    resolve::getaddrinfo(host, Some(service.unwrap_or(c"0")), &hints)
+}
+
+/// Resolves and opens an unbound socket of the first address's family and type.
+pub fn open_socket(
+    host: Option<&CStr>,
+    service: Option<&CStr>,
+    socktype: libc::c_int,
+) -> Result<(RawFd, SockAddr)> {
+    let list = resolve_v4(host, service, socktype)?;
+    let mut last_error = None;
+    for entry in list.iter() {
+        match socket::socket(entry.family, entry.socktype, entry.protocol) {
+            Ok(fd) => return Ok((fd, entry.addr)),
+            Err(e) => last_error = Some(e),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| Error::with_message(Errno::ENOENT, "no address to open")))
+}
+
+/// Why bindedSocket failed: the course returns -1 for the first, -2 for the second.
+#[derive(Debug)]
+pub enum BindFailure {
+    Setup(Error),
+    Bind(Error),
+}
+
+/// Creates a socket, sets SO_REUSEADDR, binds it; returns it with the address actually
+/// bound (an ephemeral port is filled in).
+pub fn binded_socket(
+    host: Option<&CStr>,
+    service: Option<&CStr>,
+    socktype: libc::c_int,
+) -> std::result::Result<(RawFd, SockAddr), BindFailure> {
+    let (fd, addr) = open_socket(host, service, socktype).map_err(BindFailure::Setup)?;
+    let bound = socket::set_int_option(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)
+        .map_err(BindFailure::Setup)
+        .and_then(|()| socket::bind(fd, &addr).map_err(BindFailure::Bind))
+        .and_then(|()| socket::getsockname(fd).map_err(BindFailure::Setup));
+    match bound {
+        Ok(actual) => Ok((fd, actual)),
+        Err(failure) => {
+            let _ = socket::close(fd);
+            Err(failure)
+        }
+    }
+}
+
+/// `ADDRESS <numeric host>:<numeric port>`, the text of the course's getNameInfo.
+pub fn address_text(addr: &SockAddr) -> Result<String> {
+    if addr.family() != libc::AF_INET {
+        return Err(Error::with_message(
+            Errno::EAFNOSUPPORT,
+            format!("getNameInfo takes an IPv4 address (sockaddr_in), not {addr}"),
+        ));
+    }
+    let (host, port) = resolve::numeric_host_port(addr)?;
+    Ok(format!("ADDRESS {host}:{port}"))
+}
+
+/// Prints the course function's failure on stderr, as the course does with perror,
+/// unless PRISE_QUIET=1.
+pub fn report(call: &str, error: &Error) {
+    let quiet = std::env::var_os("PRISE_QUIET").is_some_and(|v| v == "1");
+    if !quiet {
+        eprintln!("{call}: {}", error.message());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn null_host_and_service_mean_any_address_port_zero() {
+        let list = resolve_v4(None, None, libc::SOCK_STREAM).unwrap();
+        assert_eq!(list.first().addr.to_string(), "0.0.0.0:0");
+    }
+
+    #[test]
+    fn binded_socket_reports_the_ephemeral_port() {
+        let (fd, addr) = binded_socket(Some(c"127.0.0.1"), None, libc::SOCK_STREAM).unwrap();
+        assert_eq!(addr.family(), libc::AF_INET);
+        assert_ne!(addr.port(), Some(0));
+        // A second bind to a listening port fails at the bind step: the course's -2.
+        socket::listen(fd, 1).unwrap();
+        let port = addr.port().unwrap().to_string();
+        let port = std::ffi::CString::new(port).unwrap();
+        let again = binded_socket(Some(c"127.0.0.1"), Some(&port), libc::SOCK_STREAM);
+        assert!(matches!(again, Err(BindFailure::Bind(ref e)) if e.errno() == Errno::EADDRINUSE));
+        socket::close(fd).unwrap();
+    }
+
+    #[test]
+    fn address_text_is_numeric() {
+        let addr = SockAddr::from("127.0.0.1:2023".parse::<std::net::SocketAddr>().unwrap());
+        assert_eq!(address_text(&addr).unwrap(), "ADDRESS 127.0.0.1:2023");
+        let v6 = SockAddr::from("[::1]:1".parse::<std::net::SocketAddr>().unwrap());
+        assert_eq!(address_text(&v6).unwrap_err().errno(), Errno::EAFNOSUPPORT);
+    }
+}

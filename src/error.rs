@@ -1,0 +1,183 @@
+//! The error type of the core and the per-thread "last error" the C ABI exposes.
+
+use std::cell::RefCell;
+use std::ffi::{CStr, CString};
+use std::fmt;
+
+use nix::errno::Errno;
+
+/// A failure of the core: the `errno` a C caller will see, the `EAI_*` code when the
+/// failure came from name resolution, and a sentence written for a person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    errno: Errno,
+    gai: Option<i32>,
+    message: String,
+}
+
+impl Error {
+    /// A failure with an explicit errno; `what` names the operation and its arguments.
+    pub fn new(errno: Errno, what: impl fmt::Display) -> Error {
+        Error {
+            errno,
+            gai: None,
+            message: format!("{what}: {}", errno.desc()),
+        }
+    }
+
+    /// The failure of the system call that just returned -1: reads `errno` now,
+    /// before anything else can overwrite it.
+    pub fn last(what: impl fmt::Display) -> Error {
+        Error::new(Errno::last(), what)
+    }
+
+    /// A failure whose sentence is given whole (the reason is not errno's text).
+    pub fn with_message(errno: Errno, message: impl Into<String>) -> Error {
+        Error {
+            errno,
+            gai: None,
+            message: message.into(),
+        }
+    }
+
+    /// A name-resolution failure: `code` is the `EAI_*` value, mapped to the errno
+    /// documented in prise.h; `system_errno` is errno at the time for `EAI_SYSTEM`.
+    pub fn resolution(code: i32, system_errno: Errno, what: impl fmt::Display) -> Error {
+        let reason = gai_reason(code, system_errno);
+        Error {
+            errno: errno_of_gai(code, system_errno),
+            gai: Some(code),
+            message: format!("{what}: {reason}"),
+        }
+    }
+
+    /// Adds a hint for a learner after the reason ("is a server listening on …?").
+    pub fn hint(mut self, hint: impl fmt::Display) -> Error {
+        self.message = format!("{} ({hint})", self.message);
+        self
+    }
+
+    pub fn errno(&self) -> Errno {
+        self.errno
+    }
+
+    /// The `EAI_*` code when this failure came from name resolution.
+    pub fn gai(&self) -> Option<i32> {
+        self.gai
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// gai_strerror's sentence, or errno's for `EAI_SYSTEM` (gai_strerror only says "System error").
+fn gai_reason(code: i32, system_errno: Errno) -> String {
+    if code == libc::EAI_SYSTEM {
+        return system_errno.desc().to_string();
+    }
+    // SAFETY: gai_strerror returns a pointer to a static, NUL-terminated string.
+    unsafe { CStr::from_ptr(libc::gai_strerror(code)) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// glibc's "address family for host not supported" (absent from the libc crate).
+const EAI_ADDRFAMILY: i32 = -9;
+
+/// The errno prise sets for a resolution failure (documented in prise.h):
+/// unknown name → ENOENT, unknown or bad service and bad hints → EINVAL,
+/// temporary failure → EAGAIN, out of memory → ENOMEM, system error → its errno.
+pub fn errno_of_gai(code: i32, system_errno: Errno) -> Errno {
+    match code {
+        libc::EAI_NONAME | libc::EAI_NODATA | EAI_ADDRFAMILY | libc::EAI_FAIL => Errno::ENOENT,
+        libc::EAI_AGAIN => Errno::EAGAIN,
+        libc::EAI_MEMORY => Errno::ENOMEM,
+        libc::EAI_OVERFLOW => Errno::ENOSPC,
+        libc::EAI_SYSTEM if system_errno != Errno::UnknownErrno => system_errno,
+        libc::EAI_SYSTEM => Errno::EIO,
+        _ => Errno::EINVAL,
+    }
+}
+
+struct LastError {
+    message: CString,
+    gai: i32,
+}
+
+thread_local! {
+    static LAST_ERROR: RefCell<LastError> = RefCell::new(LastError {
+        message: CString::default(),
+        gai: 0,
+    });
+}
+
+/// Records `error` as this thread's last failure and sets errno to its value.
+/// errno is set last so that nothing done while recording can overwrite it.
+pub fn record(error: &Error) {
+    let message = CString::new(error.message.replace('\0', "\\0")).unwrap_or_default();
+    LAST_ERROR.with(|last| {
+        let mut last = last.borrow_mut();
+        last.message = message;
+        last.gai = error.gai.unwrap_or(0);
+    });
+    error.errno.set();
+}
+
+/// This thread's last failure sentence. The pointer stays valid until the next failure
+/// recorded on this thread (the CString is replaced, not mutated, only then).
+pub fn last_message_ptr() -> *const libc::c_char {
+    LAST_ERROR.with(|last| last.borrow().message.as_ptr())
+}
+
+/// The `EAI_*` code of this thread's last failure, 0 when it was not a resolution failure.
+pub fn last_gai() -> i32 {
+    LAST_ERROR.with(|last| last.borrow().gai)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_sets_errno_and_message() {
+        record(&Error::new(Errno::ECONNREFUSED, "connect to 127.0.0.1:9"));
+        assert_eq!(Errno::last(), Errno::ECONNREFUSED);
+        let text = unsafe { CStr::from_ptr(last_message_ptr()) };
+        assert_eq!(
+            text.to_str().unwrap(),
+            "connect to 127.0.0.1:9: Connection refused"
+        );
+        assert_eq!(last_gai(), 0);
+    }
+
+    #[test]
+    fn resolution_errors_map_to_documented_errno() {
+        let e = Error::resolution(libc::EAI_NONAME, Errno::UnknownErrno, "resolve x.invalid");
+        assert_eq!(e.errno(), Errno::ENOENT);
+        assert_eq!(e.gai(), Some(libc::EAI_NONAME));
+        assert!(e.message().starts_with("resolve x.invalid: "));
+        assert_eq!(
+            errno_of_gai(libc::EAI_SERVICE, Errno::UnknownErrno),
+            Errno::EINVAL
+        );
+        assert_eq!(errno_of_gai(libc::EAI_SYSTEM, Errno::EMFILE), Errno::EMFILE);
+    }
+
+    #[test]
+    fn interior_nul_does_not_lose_the_message() {
+        record(&Error::with_message(Errno::EINVAL, "bad\0name"));
+        let text = unsafe { CStr::from_ptr(last_message_ptr()) };
+        assert_eq!(text.to_str().unwrap(), "bad\\0name");
+    }
+}

@@ -1,0 +1,44 @@
+//! Section "Errors and version".
+
+use std::ffi::{c_char, c_int};
+
+use super::boundary;
+use crate::error;
+
+/// This thread's sentence for its last failure in prise: the call, the address or name
+/// involved, the reason, and often the usual cause, e.g.
+/// "connect socket 3 to 127.0.0.1:2023: Connection refused (is a server listening on
+/// 127.0.0.1:2023?)".
+///
+/// Returns an empty string when nothing has failed on this thread yet; never NULL.
+/// Ownership: the text belongs to prise and stays valid until the next failure on the
+/// same thread; copy it to keep it.
+#[no_mangle]
+pub extern "C" fn prise_last_error() -> *const c_char {
+    boundary("prise_last_error", c"".as_ptr(), || {
+        Ok(error::last_message_ptr())
+    })
+}
+
+/// The EAI_* code of this thread's last failure when it was a name-resolution failure
+/// (EAI_NONAME, EAI_SERVICE, …; usable with gai_strerror()), 0 otherwise.
+/// Lets a caller of a function that returns -1 or NULL tell "unknown host" apart.
+#[no_mangle]
+pub extern "C" fn prise_last_gai_error() -> c_int {
+    boundary("prise_last_gai_error", 0, || Ok(error::last_gai()))
+}
+
+/// prise's version, "MAJOR.MINOR.PATCH" (the same as the PRISE_VERSION_* macros of the
+/// header the program was compiled with, unless an older library is loaded).
+/// Ownership: static text; never NULL.
+#[no_mangle]
+pub extern "C" fn prise_version() -> *const c_char {
+    boundary("prise_version", c"".as_ptr(), || Ok(VERSION.as_ptr()))
+}
+
+const VERSION: &std::ffi::CStr = match std::ffi::CStr::from_bytes_with_nul(
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes(),
+) {
+    Ok(version) => version,
+    Err(_) => panic!("the package version has no NUL"),
+};

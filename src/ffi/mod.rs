@@ -1,0 +1,221 @@
+//! The `extern "C"` face of prise. Every exported function body runs inside
+//! [`boundary`]: panics never cross into C, and every failure becomes the function's
+//! error value, `errno`, and a sentence for `prise_last_error()`. Pointer arguments are
+//! checked here, turned into Rust values, and handed to the core; nothing in this
+//! layer makes a system call itself.
+
+// These functions are called from C, where `unsafe` means nothing; their pointer
+// contracts are written in each doc comment (and so in prise.h) instead.
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
+
+use std::ffi::{c_char, c_void, CStr};
+use std::panic::{self, AssertUnwindSafe};
+
+use nix::errno::Errno;
+
+use crate::addr::SockAddr;
+use crate::error::{record, Error, Result};
+
+// Declared in the order of the header's sections.
+pub mod info;
+pub mod primitives;
+pub mod resolution;
+pub mod course;
+
+/// Runs an exported function's body: its value on success; on failure (an `Err` or a
+/// panic) the failure is recorded (errno + last error) and `on_error` decides the
+/// return value. Success costs nothing beyond the body.
+#[inline(always)]
+pub(crate) fn boundary_with<T>(
+    function: &'static str,
+    on_error: impl FnOnce(&Error) -> T,
+    body: impl FnOnce() -> Result<T>,
+) -> T {
+    let error = match panic::catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(value)) => return value,
+        Ok(Err(error)) => error,
+        Err(_) => Error::with_message(
+            Errno::EIO,
+            format!("{function}: internal error in prise (a panic was stopped); please report it"),
+        ),
+    };
+    record(&error);
+    let value = on_error(&error);
+    // on_error may call into libc; errno must still be the failure's.
+    error.errno().set();
+    value
+}
+
+/// [`boundary_with`] for the common case of one fixed error value (-1, NULL).
+#[inline(always)]
+pub(crate) fn boundary<T>(
+    function: &'static str,
+    failure: T,
+    body: impl FnOnce() -> Result<T>,
+) -> T {
+    boundary_with(function, |_| failure, body)
+}
+
+fn null_argument(name: &str) -> Error {
+    Error::with_message(Errno::EINVAL, format!("{name} is NULL"))
+}
+
+/// A C string argument that may be NULL.
+///
+/// # Safety
+/// `ptr` is NULL or points to a NUL-terminated string that outlives `'a`.
+pub(crate) unsafe fn optional_str<'a>(ptr: *const c_char) -> Option<&'a CStr> {
+    (!ptr.is_null()).then(|| CStr::from_ptr(ptr))
+}
+
+/// A C string argument that must not be NULL; `name` says which one for the message.
+///
+/// # Safety
+/// As [`optional_str`].
+pub(crate) unsafe fn required_str<'a>(ptr: *const c_char, name: &str) -> Result<&'a CStr> {
+    optional_str(ptr).ok_or_else(|| null_argument(name))
+}
+
+/// A length from C, refused when no buffer can be that large.
+fn checked_len(len: usize, name: &str) -> Result<usize> {
+    if len > isize::MAX as usize {
+        return Err(Error::with_message(
+            Errno::EINVAL,
+            format!("{name} length {len} is larger than any buffer can be"),
+        ));
+    }
+    Ok(len)
+}
+
+/// A read-only buffer argument; NULL is allowed only with length 0.
+///
+/// # Safety
+/// `ptr` is NULL or valid for reads of `len` bytes for `'a`.
+pub(crate) unsafe fn in_bytes<'a>(ptr: *const c_void, len: usize, name: &str) -> Result<&'a [u8]> {
+    let len = checked_len(len, name)?;
+    if ptr.is_null() {
+        return if len == 0 {
+            Ok(&[])
+        } else {
+            Err(null_argument(name))
+        };
+    }
+    Ok(std::slice::from_raw_parts(ptr.cast(), len))
+}
+
+/// A writable buffer argument; NULL is allowed only with length 0.
+///
+/// # Safety
+/// `ptr` is NULL or valid for writes of `len` bytes for `'a`, not aliased.
+pub(crate) unsafe fn out_bytes<'a>(
+    ptr: *mut c_void,
+    len: usize,
+    name: &str,
+) -> Result<&'a mut [u8]> {
+    let len = checked_len(len, name)?;
+    if ptr.is_null() {
+        return if len == 0 {
+            Ok(&mut [])
+        } else {
+            Err(null_argument(name))
+        };
+    }
+    Ok(std::slice::from_raw_parts_mut(ptr.cast(), len))
+}
+
+/// A `const struct sockaddr *` + length argument, copied.
+///
+/// # Safety
+/// `addr` is NULL or valid for reads of `len` bytes.
+pub(crate) unsafe fn in_sockaddr(
+    addr: *const libc::sockaddr,
+    len: libc::socklen_t,
+) -> Result<SockAddr> {
+    if addr.is_null() {
+        return Err(null_argument("addr"));
+    }
+    SockAddr::check_len(len as usize)?;
+    SockAddr::from_bytes(std::slice::from_raw_parts(addr.cast(), len as usize))
+}
+
+/// Writes an address to a `struct sockaddr *` + `socklen_t *` pair as the kernel does:
+/// at most `*len` bytes are copied, `*len` becomes the address's full length.
+/// Both NULL means the caller does not want it.
+///
+/// # Safety
+/// `addr` is NULL or valid for writes of `*len` bytes; `len` is NULL or valid.
+pub(crate) unsafe fn out_sockaddr(
+    addr: *mut libc::sockaddr,
+    len: *mut libc::socklen_t,
+    value: &SockAddr,
+) -> Result<()> {
+    if addr.is_null() {
+        return Ok(());
+    }
+    if len.is_null() {
+        return Err(null_argument("addrlen (with a non-NULL addr)"));
+    }
+    let bytes = value.as_bytes();
+    let room = (*len as usize).min(bytes.len());
+    std::ptr::copy_nonoverlapping(bytes.as_ptr(), addr.cast(), room);
+    *len = value.len();
+    Ok(())
+}
+
+/// Checks that `addr`/`len` can receive an address before a call that consumes
+/// something (accept, recvfrom), so a bad pair never loses a connection or datagram.
+pub(crate) fn check_out_sockaddr(
+    addr: *mut libc::sockaddr,
+    len: *mut libc::socklen_t,
+) -> Result<()> {
+    if !addr.is_null() && len.is_null() {
+        return Err(null_argument("addrlen (with a non-NULL addr)"));
+    }
+    Ok(())
+}
+
+/// `libc::malloc`ed copy of `text` with its NUL, for the caller to `free()`.
+pub(crate) fn malloc_string(text: &str) -> Result<*mut c_char> {
+    let bytes = text.as_bytes();
+    // SAFETY: malloc of len+1 bytes; we write exactly that many.
+    unsafe {
+        let ptr = libc::malloc(bytes.len() + 1) as *mut u8;
+        if ptr.is_null() {
+            return Err(Error::new(Errno::ENOMEM, "malloc"));
+        }
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), ptr, bytes.len());
+        *ptr.add(bytes.len()) = 0;
+        Ok(ptr as *mut c_char)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panics_become_errors_with_eio() {
+        let value = boundary("prise_test", -1, || -> Result<i32> { panic!("boom") });
+        assert_eq!(value, -1);
+        assert_eq!(Errno::last(), Errno::EIO);
+        let text = unsafe { CStr::from_ptr(crate::error::last_message_ptr()) };
+        assert!(text.to_str().unwrap().contains("prise_test"));
+    }
+
+    #[test]
+    fn null_buffers_only_with_zero_length() {
+        unsafe {
+            assert!(in_bytes(std::ptr::null(), 0, "buf").unwrap().is_empty());
+            assert_eq!(
+                in_bytes(std::ptr::null(), 1, "buf").unwrap_err().errno(),
+                Errno::EINVAL
+            );
+            let mut byte = 0u8;
+            let p = &mut byte as *mut u8 as *mut c_void;
+            assert_eq!(
+                out_bytes(p, usize::MAX, "buf").unwrap_err().errno(),
+                Errno::EINVAL
+            );
+        }
+    }
+}

@@ -1,0 +1,334 @@
+//! Section "Primitives": the BSD socket calls, same parameters as POSIX, `prise_` prefix.
+
+use std::ffi::{c_int, c_void};
+
+use libc::{size_t, sockaddr, socklen_t, ssize_t};
+
+use super::{boundary, check_out_sockaddr, in_bytes, in_sockaddr, out_bytes, out_sockaddr};
+use crate::{io, socket};
+
+/// Creates a socket, as socket(2).
+///
+/// domain: AF_INET, AF_INET6 or AF_UNIX; type: SOCK_STREAM or SOCK_DGRAM (SOCK_NONBLOCK
+/// and SOCK_CLOEXEC may be or-ed in); protocol: usually 0.
+/// Returns the new descriptor, or -1 with errno (EAFNOSUPPORT, EINVAL, EMFILE, …).
+/// Ownership: the caller owns the descriptor and closes it with prise_close() or close().
+#[no_mangle]
+pub extern "C" fn prise_socket(domain: c_int, socktype: c_int, protocol: c_int) -> c_int {
+    boundary("prise_socket", -1, || {
+        socket::socket(domain, socktype, protocol)
+    })
+}
+
+/// Binds a socket to a local address, as bind(2).
+///
+/// addr: must not be NULL; addrlen: its size (sizeof(struct sockaddr_in), …).
+/// Returns 0, or -1 with errno (EADDRINUSE, EACCES, EBADF, ENOTSOCK, EINVAL for a NULL
+/// addr or a length larger than struct sockaddr_storage, …).
+/// Ownership: addr is only read during the call.
+#[no_mangle]
+pub extern "C" fn prise_bind(sockfd: c_int, addr: *const sockaddr, addrlen: socklen_t) -> c_int {
+    boundary("prise_bind", -1, || {
+        // SAFETY: the caller passes addr valid for addrlen bytes, or NULL.
+        let addr = unsafe { in_sockaddr(addr, addrlen) }?;
+        socket::bind(sockfd, &addr).map(|()| 0)
+    })
+}
+
+/// Marks a stream socket as accepting connections, as listen(2).
+///
+/// Returns 0, or -1 with errno (EBADF, ENOTSOCK, EOPNOTSUPP for a datagram socket).
+#[no_mangle]
+pub extern "C" fn prise_listen(sockfd: c_int, backlog: c_int) -> c_int {
+    boundary("prise_listen", -1, || {
+        socket::listen(sockfd, backlog).map(|()| 0)
+    })
+}
+
+/// Waits for and accepts a connection, as accept(2).
+///
+/// addr/addrlen: where to store the peer's address; both may be NULL. When addr is not
+/// NULL, *addrlen is its size on entry and the address's full size on return (the
+/// address is cut to fit, as the kernel does).
+/// Returns the connected descriptor, or -1 with errno (EINVAL when the socket is not
+/// listening or addr is given without addrlen, EAGAIN on timeout, EINTR, …).
+/// Ownership: the caller owns the returned descriptor.
+#[no_mangle]
+pub extern "C" fn prise_accept(
+    sockfd: c_int,
+    addr: *mut sockaddr,
+    addrlen: *mut socklen_t,
+) -> c_int {
+    boundary("prise_accept", -1, || {
+        check_out_sockaddr(addr, addrlen)?;
+        let (conn, peer) = socket::accept(sockfd)?;
+        // SAFETY: checked above: addr is NULL, or addr and addrlen are the caller's.
+        unsafe { out_sockaddr(addr, addrlen, &peer) }?;
+        Ok(conn)
+    })
+}
+
+/// Connects a socket to a remote address, as connect(2).
+///
+/// addr: must not be NULL. Returns 0, or -1 with errno (ECONNREFUSED, ETIMEDOUT,
+/// ENETUNREACH, EINPROGRESS on a non-blocking socket, EINVAL for a NULL addr, …).
+/// Ownership: addr is only read during the call.
+#[no_mangle]
+pub extern "C" fn prise_connect(sockfd: c_int, addr: *const sockaddr, addrlen: socklen_t) -> c_int {
+    boundary("prise_connect", -1, || {
+        // SAFETY: the caller passes addr valid for addrlen bytes, or NULL.
+        let addr = unsafe { in_sockaddr(addr, addrlen) }?;
+        socket::connect(sockfd, &addr).map(|()| 0)
+    })
+}
+
+/// Reads up to count bytes, as read(2); works on any descriptor.
+///
+/// buf: may be NULL only when count is 0. Returns the byte count (0 at end of file), or
+/// -1 with errno (EBADF, EINTR, EAGAIN on timeout, ECONNRESET, EINVAL for a NULL buf).
+#[no_mangle]
+pub extern "C" fn prise_read(fd: c_int, buf: *mut c_void, count: size_t) -> ssize_t {
+    boundary("prise_read", -1, || {
+        // SAFETY: the caller passes buf valid for count bytes, or NULL.
+        let buf = unsafe { out_bytes(buf, count, "buf") }?;
+        socket::read(fd, buf).map(|n| n as ssize_t)
+    })
+}
+
+/// Writes up to count bytes, as write(2), but never raises SIGPIPE: writing to a
+/// closed peer (socket or pipe) is -1 with EPIPE and the process lives.
+///
+/// buf: may be NULL only when count is 0. Returns the byte count written (may be less
+/// than count), or -1 with errno (EPIPE, EBADF, EINTR, EAGAIN, …).
+#[no_mangle]
+pub extern "C" fn prise_write(fd: c_int, buf: *const c_void, count: size_t) -> ssize_t {
+    boundary("prise_write", -1, || {
+        // SAFETY: the caller passes buf valid for count bytes, or NULL.
+        let buf = unsafe { in_bytes(buf, count, "buf") }?;
+        socket::write(fd, buf).map(|n| n as ssize_t)
+    })
+}
+
+/// Sends on a connected socket, as send(2); MSG_NOSIGNAL is always added (no SIGPIPE).
+///
+/// Returns the byte count sent, or -1 with errno (EPIPE, ECONNRESET, EDESTADDRREQ, …).
+#[no_mangle]
+pub extern "C" fn prise_send(
+    sockfd: c_int,
+    buf: *const c_void,
+    len: size_t,
+    flags: c_int,
+) -> ssize_t {
+    boundary("prise_send", -1, || {
+        // SAFETY: the caller passes buf valid for len bytes, or NULL.
+        let buf = unsafe { in_bytes(buf, len, "buf") }?;
+        socket::send(sockfd, buf, flags).map(|n| n as ssize_t)
+    })
+}
+
+/// Receives from a socket, as recv(2).
+///
+/// Returns the byte count (0 when a stream peer has closed), or -1 with errno (EAGAIN
+/// on timeout, ECONNRESET, ENOTSOCK, EINVAL for a NULL buf with len > 0, …).
+#[no_mangle]
+pub extern "C" fn prise_recv(
+    sockfd: c_int,
+    buf: *mut c_void,
+    len: size_t,
+    flags: c_int,
+) -> ssize_t {
+    boundary("prise_recv", -1, || {
+        // SAFETY: the caller passes buf valid for len bytes, or NULL.
+        let buf = unsafe { out_bytes(buf, len, "buf") }?;
+        socket::recv(sockfd, buf, flags).map(|n| n as ssize_t)
+    })
+}
+
+/// Sends a datagram to an address, as sendto(2); MSG_NOSIGNAL is always added.
+///
+/// dest_addr: may be NULL (with addrlen 0) on a connected socket. Returns the byte count
+/// sent, or -1 with errno (EMSGSIZE, EAFNOSUPPORT for a family the socket does not
+/// have, ECONNREFUSED on a connected UDP socket whose peer port is closed, …).
+/// Ownership: dest_addr is only read during the call.
+#[no_mangle]
+pub extern "C" fn prise_sendto(
+    sockfd: c_int,
+    buf: *const c_void,
+    len: size_t,
+    flags: c_int,
+    dest_addr: *const sockaddr,
+    addrlen: socklen_t,
+) -> ssize_t {
+    boundary("prise_sendto", -1, || {
+        // SAFETY: the caller passes buf valid for len bytes, or NULL.
+        let buf = unsafe { in_bytes(buf, len, "buf") }?;
+        let dest = if dest_addr.is_null() {
+            None
+        } else {
+            // SAFETY: the caller passes dest_addr valid for addrlen bytes.
+            Some(unsafe { in_sockaddr(dest_addr, addrlen) }?)
+        };
+        socket::sendto(sockfd, buf, flags, dest.as_ref()).map(|n| n as ssize_t)
+    })
+}
+
+/// Receives a datagram and its sender's address, as recvfrom(2).
+///
+/// src_addr/addrlen: both may be NULL; when src_addr is not NULL, addrlen must not be
+/// (checked before anything is received, so no datagram is lost to a bad argument).
+/// Returns the byte count, or -1 with errno (EAGAIN on timeout, EINVAL, …).
+#[no_mangle]
+pub extern "C" fn prise_recvfrom(
+    sockfd: c_int,
+    buf: *mut c_void,
+    len: size_t,
+    flags: c_int,
+    src_addr: *mut sockaddr,
+    addrlen: *mut socklen_t,
+) -> ssize_t {
+    boundary("prise_recvfrom", -1, || {
+        check_out_sockaddr(src_addr, addrlen)?;
+        // SAFETY: the caller passes buf valid for len bytes, or NULL.
+        let buf = unsafe { out_bytes(buf, len, "buf") }?;
+        let (n, from) = socket::recvfrom(sockfd, buf, flags)?;
+        // SAFETY: checked above: src_addr is NULL, or both are the caller's.
+        unsafe { out_sockaddr(src_addr, addrlen, &from) }?;
+        Ok(n as ssize_t)
+    })
+}
+
+/// Shuts down part of a full-duplex connection, as shutdown(2).
+///
+/// how: SHUT_RD, SHUT_WR or SHUT_RDWR. Returns 0, or -1 with errno (ENOTCONN, EBADF, EINVAL).
+#[no_mangle]
+pub extern "C" fn prise_shutdown(sockfd: c_int, how: c_int) -> c_int {
+    boundary("prise_shutdown", -1, || {
+        socket::shutdown(sockfd, how).map(|()| 0)
+    })
+}
+
+/// Closes a descriptor, as close(2). Not retried on EINTR (Linux has closed it).
+///
+/// Returns 0, or -1 with errno (EBADF for a descriptor that is not open).
+/// Ownership: the descriptor is released even when -1 is returned with EINTR or EIO.
+#[no_mangle]
+pub extern "C" fn prise_close(fd: c_int) -> c_int {
+    boundary("prise_close", -1, || socket::close(fd).map(|()| 0))
+}
+
+/// The local address of a socket, as getsockname(2).
+///
+/// addr and addrlen must not be NULL; *addrlen is the room at addr on entry and the
+/// address's full length on return. Returns 0, or -1 with errno (EBADF, ENOTSOCK, EINVAL).
+#[no_mangle]
+pub extern "C" fn prise_getsockname(
+    sockfd: c_int,
+    addr: *mut sockaddr,
+    addrlen: *mut socklen_t,
+) -> c_int {
+    boundary("prise_getsockname", -1, || {
+        if addr.is_null() {
+            return Err(super::null_argument("addr"));
+        }
+        check_out_sockaddr(addr, addrlen)?;
+        let local = socket::getsockname(sockfd)?;
+        // SAFETY: both pointers are non-NULL and the caller's.
+        unsafe { out_sockaddr(addr, addrlen, &local) }?;
+        Ok(0)
+    })
+}
+
+/// The peer's address of a connected socket, as getpeername(2).
+///
+/// addr and addrlen must not be NULL (as prise_getsockname). Returns 0, or -1 with
+/// errno (ENOTCONN, EBADF, ENOTSOCK, EINVAL).
+#[no_mangle]
+pub extern "C" fn prise_getpeername(
+    sockfd: c_int,
+    addr: *mut sockaddr,
+    addrlen: *mut socklen_t,
+) -> c_int {
+    boundary("prise_getpeername", -1, || {
+        if addr.is_null() {
+            return Err(super::null_argument("addr"));
+        }
+        check_out_sockaddr(addr, addrlen)?;
+        let peer = socket::getpeername(sockfd)?;
+        // SAFETY: both pointers are non-NULL and the caller's.
+        unsafe { out_sockaddr(addr, addrlen, &peer) }?;
+        Ok(0)
+    })
+}
+
+/// Sets a socket option, as setsockopt(2).
+///
+/// optval: may be NULL only when optlen is 0. Returns 0, or -1 with errno (ENOPROTOOPT,
+/// EINVAL, EBADF, ENOTSOCK). Ownership: optval is only read during the call.
+#[no_mangle]
+pub extern "C" fn prise_setsockopt(
+    sockfd: c_int,
+    level: c_int,
+    optname: c_int,
+    optval: *const c_void,
+    optlen: socklen_t,
+) -> c_int {
+    boundary("prise_setsockopt", -1, || {
+        // SAFETY: the caller passes optval valid for optlen bytes, or NULL.
+        let value = unsafe { in_bytes(optval, optlen as usize, "optval") }?;
+        socket::setsockopt(sockfd, level, optname, value).map(|()| 0)
+    })
+}
+
+/// Reads a socket option, as getsockopt(2).
+///
+/// optlen must not be NULL; *optlen is the room at optval on entry and the value's
+/// length on return; optval may be NULL only when *optlen is 0.
+/// Returns 0, or -1 with errno (ENOPROTOOPT, EINVAL, EBADF, ENOTSOCK).
+#[no_mangle]
+pub extern "C" fn prise_getsockopt(
+    sockfd: c_int,
+    level: c_int,
+    optname: c_int,
+    optval: *mut c_void,
+    optlen: *mut socklen_t,
+) -> c_int {
+    boundary("prise_getsockopt", -1, || {
+        if optlen.is_null() {
+            return Err(super::null_argument("optlen"));
+        }
+        // SAFETY: optlen is non-NULL; optval is valid for *optlen bytes, or NULL.
+        let value = unsafe { out_bytes(optval, *optlen as usize, "optval") }?;
+        let written = socket::getsockopt(sockfd, level, optname, value)?;
+        // SAFETY: optlen is non-NULL and the caller's.
+        unsafe { *optlen = written as socklen_t };
+        Ok(0)
+    })
+}
+
+/// Reads exactly n bytes, looping over short reads and EINTR (UNP's readn).
+///
+/// Returns n, or fewer only when end of file came first (0 at once at end of file), or
+/// -1 with errno (ECONNRESET, EAGAIN on timeout, EBADF, EINVAL for a NULL buf with n > 0);
+/// after a failure the bytes already read are in buf and the message says how many.
+#[no_mangle]
+pub extern "C" fn prise_read_full(fd: c_int, buf: *mut c_void, n: size_t) -> ssize_t {
+    boundary("prise_read_full", -1, || {
+        // SAFETY: the caller passes buf valid for n bytes, or NULL.
+        let buf = unsafe { out_bytes(buf, n, "buf") }?;
+        io::read_full(fd, buf).map(|n| n as ssize_t)
+    })
+}
+
+/// Writes all n bytes, looping over short writes and EINTR (UNP's writen); never raises
+/// SIGPIPE, on sockets (MSG_NOSIGNAL) or on pipes and files (SIGPIPE held back).
+///
+/// Returns n, or -1 with errno (EPIPE when the peer has closed, ECONNRESET, EBADF, …);
+/// the message says how many bytes had been written.
+#[no_mangle]
+pub extern "C" fn prise_write_all(fd: c_int, buf: *const c_void, n: size_t) -> ssize_t {
+    boundary("prise_write_all", -1, || {
+        // SAFETY: the caller passes buf valid for n bytes, or NULL.
+        let buf = unsafe { in_bytes(buf, n, "buf") }?;
+        io::write_all(fd, buf).map(|n| n as ssize_t)
+    })
+}

@@ -1,0 +1,178 @@
+//! Whole-buffer I/O: read until n bytes or end of file, write until everything is out,
+//! retrying EINTR and partial transfers, never dying of SIGPIPE.
+
+use std::os::fd::RawFd;
+
+use nix::errno::Errno;
+
+use crate::error::{Error, Result};
+use crate::socket::os_error;
+
+/// write(2) on a descriptor that is not a socket (pipe, file, terminal) without the
+/// process receiving SIGPIPE: the signal is blocked in this thread for the call, and a
+/// SIGPIPE the call raised is taken back before the mask is restored. A SIGPIPE that was
+/// already pending for another reason is left alone.
+pub fn write_no_sigpipe(fd: RawFd, buf: &[u8]) -> Result<usize> {
+    // SAFETY: the sigset_t values are initialised by sigemptyset before use; the calls
+    // only read and write those local values.
+    unsafe {
+        let mut pipe_only: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut pipe_only);
+        libc::sigaddset(&mut pipe_only, libc::SIGPIPE);
+        let mut saved: libc::sigset_t = std::mem::zeroed();
+        libc::pthread_sigmask(libc::SIG_BLOCK, &pipe_only, &mut saved);
+        let mut pending: libc::sigset_t = std::mem::zeroed();
+        libc::sigpending(&mut pending);
+        let was_pending = libc::sigismember(&pending, libc::SIGPIPE) == 1;
+
+        let ret = libc::write(fd, buf.as_ptr().cast(), buf.len());
+        let result = if ret < 0 {
+            Err(os_error("write", fd, None))
+        } else {
+            Ok(ret as usize)
+        };
+
+        if result.as_ref().is_err_and(|e| e.errno() == Errno::EPIPE) && !was_pending {
+            let zero = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            while libc::sigtimedwait(&pipe_only, std::ptr::null_mut(), &zero) < 0
+                && Errno::last() == Errno::EINTR
+            {}
+        }
+        libc::pthread_sigmask(libc::SIG_SETMASK, &saved, std::ptr::null_mut());
+        result
+    }
+}
+
+/// How a whole-buffer transfer moves one piece.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Writer {
+    Socket,
+    Other,
+}
+
+/// Writes all of `buf`, looping over partial writes and EINTR. Returns `buf.len()`.
+/// On failure the sentence says how much had been written.
+pub fn write_all(fd: RawFd, buf: &[u8]) -> Result<usize> {
+    let mut writer = Writer::Socket;
+    let mut done = 0;
+    while done < buf.len() {
+        let rest = &buf[done..];
+        let ret = match writer {
+            // SAFETY: rest is valid for rest.len() bytes.
+            Writer::Socket => unsafe {
+                libc::send(fd, rest.as_ptr().cast(), rest.len(), libc::MSG_NOSIGNAL)
+            },
+            Writer::Other => match write_no_sigpipe(fd, rest) {
+                Ok(n) => n as isize,
+                Err(e) if e.errno() == Errno::EINTR => continue,
+                Err(e) => return Err(partial(e, done, buf.len(), "written")),
+            },
+        };
+        if ret >= 0 {
+            done += ret as usize;
+            continue;
+        }
+        match Errno::last() {
+            Errno::EINTR => continue,
+            Errno::ENOTSOCK if writer == Writer::Socket => writer = Writer::Other,
+            _ => {
+                return Err(partial(
+                    os_error("write", fd, None),
+                    done,
+                    buf.len(),
+                    "written",
+                ))
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// Reads until `buf` is full or end of file, looping over partial reads and EINTR.
+/// Returns the count read: less than `buf.len()` only at end of file.
+pub fn read_full(fd: RawFd, buf: &mut [u8]) -> Result<usize> {
+    let total = buf.len();
+    let mut done = 0;
+    while done < total {
+        let rest = &mut buf[done..];
+        // SAFETY: rest is valid for writes of rest.len() bytes.
+        let ret = unsafe { libc::read(fd, rest.as_mut_ptr().cast(), rest.len()) };
+        match ret {
+            0 => break,
+            n if n > 0 => done += n as usize,
+            _ if Errno::last() == Errno::EINTR => continue,
+            _ => return Err(partial(os_error("read", fd, None), done, total, "read")),
+        }
+    }
+    Ok(done)
+}
+
+/// Says how far a whole-buffer transfer got before it failed.
+fn partial(error: Error, done: usize, total: usize, verb: &str) -> Error {
+    if done == 0 {
+        return error;
+    }
+    let message = format!("{} (after {done} of {total} bytes {verb})", error.message());
+    Error::with_message(error.errno(), message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsRawFd;
+
+    fn socketpair() -> (RawFd, RawFd) {
+        let mut fds = [0; 2];
+        assert_eq!(
+            unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, fds.as_mut_ptr()) },
+            0
+        );
+        (fds[0], fds[1])
+    }
+
+    #[test]
+    fn whole_buffers_cross_a_socketpair() {
+        let (a, b) = socketpair();
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        let sent = data.clone();
+        let writer = std::thread::spawn(move || {
+            let n = write_all(a, &sent).unwrap();
+            unsafe { libc::close(a) };
+            n
+        });
+        let mut got = vec![0u8; data.len() + 10];
+        let n = read_full(b, &mut got).unwrap();
+        assert_eq!(writer.join().unwrap(), data.len());
+        assert_eq!(n, data.len(), "stops at end of file");
+        assert_eq!(&got[..n], &data[..]);
+        unsafe { libc::close(b) };
+    }
+
+    #[test]
+    fn closed_peer_is_epipe_not_sigpipe() {
+        let (a, b) = socketpair();
+        unsafe { libc::close(b) };
+        let err = write_all(a, b"hello").unwrap_err();
+        assert_eq!(err.errno(), Errno::EPIPE);
+        unsafe { libc::close(a) };
+
+        // A pipe: the fallback path must hold SIGPIPE back too.
+        let (r, w) = nix::unistd::pipe().unwrap();
+        drop(r);
+        let err = write_all(w.as_raw_fd(), b"hello").unwrap_err();
+        assert_eq!(err.errno(), Errno::EPIPE);
+    }
+
+    #[test]
+    fn files_are_written_through_the_fallback() {
+        let path = std::env::temp_dir().join(format!("prise-io-{}", std::process::id()));
+        let file = std::fs::File::create(&path).unwrap();
+        assert_eq!(write_all(file.as_raw_fd(), b"abc").unwrap(), 3);
+        drop(file);
+        assert_eq!(std::fs::read(&path).unwrap(), b"abc");
+        std::fs::remove_file(path).unwrap();
+    }
+}
