@@ -34,6 +34,11 @@
 #define PRISE_VERSION_STRING "0.1.0"
 
 
+/**
+ * glibc's "address family for host not supported" (absent from the libc crate).
+ */
+#define EAI_ADDRFAMILY -9
+
 
 
 #ifdef __cplusplus

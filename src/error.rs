@@ -21,7 +21,7 @@ impl Error {
         Error {
             errno,
             gai: None,
-            message: format!("{what}: {}", errno.desc()),
+            message: format!("{what}: {}", strerror(errno)),
         }
     }
 
@@ -48,6 +48,16 @@ impl Error {
             errno: errno_of_gai(code, system_errno),
             gai: Some(code),
             message: format!("{what}: {reason}"),
+        }
+    }
+
+    /// A resolution request refused before the resolver was asked (bad port, empty
+    /// name): the `EAI_*` code the resolver would give, with prise's own sentence.
+    pub fn resolution_refused(code: i32, message: impl Into<String>) -> Error {
+        Error {
+            errno: errno_of_gai(code, Errno::UnknownErrno),
+            gai: Some(code),
+            message: message.into(),
         }
     }
 
@@ -81,10 +91,24 @@ impl std::error::Error for Error {}
 
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// The C library's text for errno, as perror prints it (nix's own table differs).
+pub fn strerror(errno: Errno) -> String {
+    let mut buf = [0 as libc::c_char; 128];
+    // SAFETY: the buffer is writable for its length; the XSI strerror_r NUL-terminates.
+    let ok = unsafe { libc::strerror_r(errno as libc::c_int, buf.as_mut_ptr(), buf.len()) } == 0;
+    if !ok {
+        return format!("error {}", errno as libc::c_int);
+    }
+    // SAFETY: on success the buffer holds a NUL-terminated string.
+    unsafe { CStr::from_ptr(buf.as_ptr()) }
+        .to_string_lossy()
+        .into_owned()
+}
+
 /// gai_strerror's sentence, or errno's for `EAI_SYSTEM` (gai_strerror only says "System error").
 fn gai_reason(code: i32, system_errno: Errno) -> String {
     if code == libc::EAI_SYSTEM {
-        return system_errno.desc().to_string();
+        return strerror(system_errno);
     }
     // SAFETY: gai_strerror returns a pointer to a static, NUL-terminated string.
     unsafe { CStr::from_ptr(libc::gai_strerror(code)) }
@@ -93,7 +117,7 @@ fn gai_reason(code: i32, system_errno: Errno) -> String {
 }
 
 /// glibc's "address family for host not supported" (absent from the libc crate).
-const EAI_ADDRFAMILY: i32 = -9;
+pub const EAI_ADDRFAMILY: i32 = -9;
 
 /// The errno prise sets for a resolution failure (documented in prise.h):
 /// unknown name → ENOENT, unknown or bad service and bad hints → EINVAL,

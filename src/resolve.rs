@@ -117,8 +117,28 @@ fn shorten(text: &CStr) -> String {
     format!("{head}… ({} bytes)", text.len())
 }
 
+/// A request refused before the resolver is asked, with the reason in prise's words.
 fn invalid(code: i32, target: &Target<'_>, why: &str) -> Error {
-    Error::resolution(code, Errno::UnknownErrno, format!("resolve {target}")).hint(why.to_string())
+    Error::resolution_refused(code, format!("resolve {target}: {why}"))
+}
+
+/// The usual cause of a resolver failure, for a learner.
+fn explain_gai(code: i32, hints: &Hints) -> Option<String> {
+    Some(match code {
+        libc::EAI_NONAME | libc::EAI_NODATA => "check the spelling of the host name".into(),
+        libc::EAI_SERVICE => {
+            "no such service name: give a port number (0-65535) or a name from /etc/services".into()
+        }
+        libc::EAI_FAMILY | crate::error::EAI_ADDRFAMILY => {
+            format!("the host has no {} address", family_name(hints.family))
+        }
+        libc::EAI_SOCKTYPE => format!(
+            "socket type {} is not supported",
+            socktype_name(hints.socktype)
+        ),
+        libc::EAI_AGAIN => "the name server did not answer: try again later".into(),
+        _ => return None,
+    })
 }
 
 /// A numeric port is 0–65535; anything with a sign or too large is refused here rather
@@ -143,7 +163,7 @@ fn check_service(service: &CStr, target: &Target<'_>) -> Result<()> {
             return Err(invalid(
                 libc::EAI_SERVICE,
                 target,
-                "a port is a number from 0 to 65535",
+                "invalid port: a port is a number from 0 to 65535",
             ));
         }
     }
@@ -174,7 +194,7 @@ pub fn getaddrinfo(
         return Err(invalid(
             libc::EAI_NONAME,
             &target,
-            "give a host, a port, or both",
+            "nothing to resolve: give a host, a port, or both",
         ));
     }
     let unbracketed = host.and_then(strip_brackets);
@@ -199,17 +219,11 @@ pub fn getaddrinfo(
     };
     if code != 0 {
         let system_errno = Errno::last();
-        let mut error = Error::resolution(code, system_errno, format!("resolve {target}"));
-        if hints.family != libc::AF_UNSPEC || hints.socktype != 0 {
-            error = error.hint(format!(
-                "asked for {} {}",
-                family_name(hints.family),
-                socktype_name(hints.socktype)
-            ));
-        } else if matches!(code, libc::EAI_NONAME | libc::EAI_NODATA) {
-            error = error.hint("check the spelling of the host name");
-        }
-        return Err(error);
+        let error = Error::resolution(code, system_errno, format!("resolve {target}"));
+        return Err(match explain_gai(code, hints) {
+            Some(hint) => error.hint(hint),
+            None => error,
+        });
     }
     NonNull::new(res).map(AddrInfoList).ok_or_else(|| {
         Error::resolution(

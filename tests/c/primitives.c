@@ -1,0 +1,313 @@
+/* primitives.c — every prise_* primitive over loopback: TCP and UDP on IPv4 and IPv6,
+ * Unix stream and datagram; then bad input (NULL, bad descriptors, closed peers). */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include "check.h"
+
+/* A listening TCP socket on the loopback of `family`, port chosen by the kernel. */
+static int tcp_server(int family, struct sockaddr_storage *bound, socklen_t *len)
+{
+    struct sockaddr_storage any;
+    memset(&any, 0, sizeof any);
+    socklen_t any_len;
+    if (family == AF_INET) {
+        struct sockaddr_in *sin = (struct sockaddr_in *)&any;
+        sin->sin_family = AF_INET;
+        sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        any_len = sizeof *sin;
+    } else {
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&any;
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_addr = in6addr_loopback;
+        any_len = sizeof *sin6;
+    }
+    int fd = prise_socket(family, SOCK_STREAM, 0);
+    CHECK(fd >= 0);
+    int on = 1;
+    CHECK(prise_setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == 0);
+    CHECK(prise_bind(fd, (struct sockaddr *)&any, any_len) == 0);
+    CHECK(prise_listen(fd, 8) == 0);
+    *len = sizeof *bound;
+    CHECK(prise_getsockname(fd, (struct sockaddr *)bound, len) == 0);
+    CHECK(*len == any_len);
+    return fd;
+}
+
+static void tcp_exchange(int family)
+{
+    struct sockaddr_storage server_addr;
+    socklen_t server_len;
+    int server = tcp_server(family, &server_addr, &server_len);
+
+    int client = prise_socket(family, SOCK_STREAM, 0);
+    CHECK(client >= 0);
+    CHECK(prise_connect(client, (struct sockaddr *)&server_addr, server_len) == 0);
+
+    struct sockaddr_storage peer;
+    socklen_t peer_len = sizeof peer;
+    int conn = prise_accept(server, (struct sockaddr *)&peer, &peer_len);
+    CHECK(conn >= 0);
+    CHECK(peer.ss_family == family);
+
+    struct sockaddr_storage client_local;
+    socklen_t client_local_len = sizeof client_local;
+    CHECK(prise_getsockname(client, (struct sockaddr *)&client_local, &client_local_len) == 0);
+    CHECK(client_local_len == peer_len && memcmp(&client_local, &peer, peer_len) == 0);
+
+    struct sockaddr_storage remote;
+    socklen_t remote_len = sizeof remote;
+    CHECK(prise_getpeername(client, (struct sockaddr *)&remote, &remote_len) == 0);
+    CHECK(remote_len == server_len && memcmp(&remote, &server_addr, server_len) == 0);
+
+    char buf[256];
+    CHECK(prise_send(client, "hello", 5, 0) == 5);
+    CHECK(prise_recv(conn, buf, sizeof buf, 0) == 5 && memcmp(buf, "hello", 5) == 0);
+    CHECK(prise_write(conn, "world", 5) == 5);
+    CHECK(prise_read(client, buf, sizeof buf) == 5 && memcmp(buf, "world", 5) == 0);
+
+    /* sendto/recvfrom on a connected stream socket: NULL address allowed. */
+    CHECK(prise_sendto(client, "abc", 3, 0, NULL, 0) == 3);
+    CHECK(prise_recvfrom(conn, buf, sizeof buf, 0, NULL, NULL) == 3);
+
+    /* Whole-buffer I/O: 1 MiB from a child process, read back in many pieces. */
+    enum { BIG = 1 << 20 };
+    char *big = malloc(BIG), *back = malloc(BIG);
+    for (int i = 0; i < BIG; i++)
+        big[i] = (char)(i * 7 + 3);
+    pid_t child = fork();
+    if (child == 0) {
+        alarm(20);
+        _exit(prise_write_all(client, big, BIG) == BIG ? 0 : 1);
+    }
+    CHECK(prise_read_full(conn, back, BIG) == BIG);
+    CHECK(memcmp(big, back, BIG) == 0);
+    int status = 0;
+    while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+        ;
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+    /* Options: read back what was set. */
+    int nodelay = 1, value = 0;
+    socklen_t value_len = sizeof value;
+    CHECK(prise_setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &nodelay, sizeof nodelay) == 0);
+    CHECK(prise_getsockopt(client, IPPROTO_TCP, TCP_NODELAY, &value, &value_len) == 0);
+    CHECK(value == 1 && value_len == sizeof value);
+
+    /* Shutdown: the reader sees end of file; read_full returns the short count. */
+    CHECK(prise_send(client, "tail", 4, 0) == 4);
+    CHECK(prise_shutdown(client, SHUT_WR) == 0);
+    CHECK(prise_read_full(conn, buf, sizeof buf) == 4);
+    CHECK(prise_read(conn, buf, sizeof buf) == 0);
+
+    /* The peer has gone: writing is EPIPE (or ECONNRESET), never a SIGPIPE death. */
+    CHECK(prise_close(client) == 0);
+    CHECK(prise_close(server) == 0);
+    usleep(10000);
+    ssize_t first = prise_write_all(conn, big, BIG);
+    ssize_t second = prise_write_all(conn, big, BIG);
+    CHECK(first == -1 || second == -1);
+    CHECK(errno == EPIPE || errno == ECONNRESET);
+    CHECK(prise_close(conn) == 0);
+    free(big);
+    free(back);
+}
+
+static void udp_exchange(int family)
+{
+    struct sockaddr_storage a_addr, b_addr;
+    memset(&a_addr, 0, sizeof a_addr);
+    socklen_t len;
+    if (family == AF_INET) {
+        struct sockaddr_in *sin = (struct sockaddr_in *)&a_addr;
+        sin->sin_family = AF_INET;
+        sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        len = sizeof *sin;
+    } else {
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&a_addr;
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_addr = in6addr_loopback;
+        len = sizeof *sin6;
+    }
+    b_addr = a_addr;
+    int a = prise_socket(family, SOCK_DGRAM, 0), b = prise_socket(family, SOCK_DGRAM, 0);
+    CHECK(a >= 0 && b >= 0);
+    CHECK(prise_bind(a, (struct sockaddr *)&a_addr, len) == 0);
+    CHECK(prise_bind(b, (struct sockaddr *)&b_addr, len) == 0);
+    socklen_t a_len = sizeof a_addr, b_len = sizeof b_addr;
+    CHECK(prise_getsockname(a, (struct sockaddr *)&a_addr, &a_len) == 0);
+    CHECK(prise_getsockname(b, (struct sockaddr *)&b_addr, &b_len) == 0);
+
+    CHECK(prise_sendto(a, "datagram", 8, 0, (struct sockaddr *)&b_addr, b_len) == 8);
+    char buf[64];
+    struct sockaddr_storage from;
+    socklen_t from_len = sizeof from;
+    CHECK(prise_recvfrom(b, buf, sizeof buf, 0, (struct sockaddr *)&from, &from_len) == 8);
+    CHECK(from_len == a_len && memcmp(&from, &a_addr, a_len) == 0);
+
+    /* A too-small address buffer is filled as far as it goes, with the full length. */
+    CHECK(prise_sendto(a, "x", 1, 0, (struct sockaddr *)&b_addr, b_len) == 1);
+    char tiny[4];
+    socklen_t tiny_len = sizeof tiny;
+    CHECK(prise_recvfrom(b, buf, sizeof buf, 0, (struct sockaddr *)tiny, &tiny_len) == 1);
+    CHECK(tiny_len == a_len);
+
+    /* Connected UDP to a port nobody listens on: ECONNREFUSED after the ICMP. */
+    CHECK(prise_connect(a, (struct sockaddr *)&b_addr, b_len) == 0);
+    CHECK(prise_close(b) == 0);
+    CHECK(prise_send(a, "ping", 4, 0) == 4);
+    usleep(20000);
+    CHECK_FAILS(prise_recv(a, buf, sizeof buf, MSG_DONTWAIT), -1, ECONNREFUSED);
+    CHECK(prise_close(a) == 0);
+}
+
+static void unix_exchange(int type)
+{
+    char path[108];
+    snprintf(path, sizeof path, "/tmp/prise-test-%d-%d.sock", (int)getpid(), type);
+    unlink(path);
+    struct sockaddr_un addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sun_family = AF_UNIX;
+    strcpy(addr.sun_path, path);
+
+    int server = prise_socket(AF_UNIX, type, 0);
+    CHECK(server >= 0);
+    CHECK(prise_bind(server, (struct sockaddr *)&addr, sizeof addr) == 0);
+    char buf[64];
+    if (type == SOCK_STREAM) {
+        CHECK(prise_listen(server, 4) == 0);
+        int client = prise_socket(AF_UNIX, SOCK_STREAM, 0);
+        CHECK(prise_connect(client, (struct sockaddr *)&addr, sizeof addr) == 0);
+        int conn = prise_accept(server, NULL, NULL);
+        CHECK(conn >= 0);
+        CHECK(prise_write_all(client, "unix", 4) == 4);
+        CHECK(prise_read_full(conn, buf, 4) == 4 && memcmp(buf, "unix", 4) == 0);
+        prise_close(conn);
+        prise_close(client);
+    } else {
+        int client = prise_socket(AF_UNIX, SOCK_DGRAM, 0);
+        CHECK(prise_sendto(client, "dgram", 5, 0, (struct sockaddr *)&addr, sizeof addr) == 5);
+        CHECK(prise_recv(server, buf, sizeof buf, 0) == 5 && memcmp(buf, "dgram", 5) == 0);
+        prise_close(client);
+    }
+    struct sockaddr_un local;
+    socklen_t local_len = sizeof local;
+    CHECK(prise_getsockname(server, (struct sockaddr *)&local, &local_len) == 0);
+    CHECK(strcmp(local.sun_path, path) == 0);
+    prise_close(server);
+    unlink(path);
+}
+
+static void bad_input(void)
+{
+    char buf[16];
+    struct sockaddr_in sin;
+    socklen_t len = sizeof sin;
+    memset(&sin, 0, sizeof sin);
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+
+    /* Descriptors that are not open. */
+    CHECK_FAILS(prise_bind(-1, (struct sockaddr *)&sin, sizeof sin), -1, EBADF);
+    CHECK_FAILS(prise_listen(-1, 1), -1, EBADF);
+    CHECK_FAILS(prise_accept(-1, NULL, NULL), -1, EBADF);
+    CHECK_FAILS(prise_connect(-1, (struct sockaddr *)&sin, sizeof sin), -1, EBADF);
+    CHECK_FAILS(prise_read(-1, buf, sizeof buf), -1, EBADF);
+    CHECK_FAILS(prise_write(-1, buf, sizeof buf), -1, EBADF);
+    CHECK_FAILS(prise_send(-1, buf, sizeof buf, 0), -1, EBADF);
+    CHECK_FAILS(prise_recv(-1, buf, sizeof buf, 0), -1, EBADF);
+    CHECK_FAILS(prise_sendto(-1, buf, 1, 0, (struct sockaddr *)&sin, sizeof sin), -1, EBADF);
+    CHECK_FAILS(prise_recvfrom(-1, buf, 1, 0, NULL, NULL), -1, EBADF);
+    CHECK_FAILS(prise_shutdown(-1, SHUT_RDWR), -1, EBADF);
+    CHECK_FAILS(prise_close(-1), -1, EBADF);
+    CHECK_FAILS(prise_getsockname(-1, (struct sockaddr *)&sin, &len), -1, EBADF);
+    CHECK_FAILS(prise_getpeername(-1, (struct sockaddr *)&sin, &len), -1, EBADF);
+    CHECK_FAILS(prise_read_full(-1, buf, sizeof buf), -1, EBADF);
+    CHECK_FAILS(prise_write_all(-1, buf, sizeof buf), -1, EBADF);
+    CHECK(strstr(prise_last_error(), "not open") != NULL);
+
+    /* A closed descriptor and one that is not a socket. */
+    int fd = prise_socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(prise_close(fd) == 0);
+    CHECK_FAILS(prise_listen(fd, 1), -1, EBADF);
+    int pipefd[2];
+    CHECK(pipe(pipefd) == 0);
+    CHECK_FAILS(prise_listen(pipefd[0], 1), -1, ENOTSOCK);
+    CHECK_FAILS(prise_send(pipefd[1], "x", 1, 0), -1, ENOTSOCK);
+    /* prise_write and write_all work on pipes, and a closed pipe is EPIPE, not SIGPIPE. */
+    CHECK(prise_write(pipefd[1], "pipe", 4) == 4);
+    CHECK(prise_read_full(pipefd[0], buf, 4) == 4 && memcmp(buf, "pipe", 4) == 0);
+    CHECK(prise_close(pipefd[0]) == 0);
+    CHECK_FAILS(prise_write_all(pipefd[1], "x", 1), -1, EPIPE);
+    CHECK_FAILS(prise_write(pipefd[1], "x", 1), -1, EPIPE);
+    CHECK(prise_close(pipefd[1]) == 0);
+
+    /* NULL pointers: EINVAL and a sentence naming the argument. */
+    int s = prise_socket(AF_INET, SOCK_DGRAM, 0);
+    CHECK_FAILS(prise_bind(s, NULL, sizeof sin), -1, EINVAL);
+    CHECK(strstr(prise_last_error(), "addr is NULL") != NULL);
+    CHECK_FAILS(prise_connect(s, NULL, 0), -1, EINVAL);
+    CHECK_FAILS(prise_read(s, NULL, 10), -1, EINVAL);
+    CHECK_FAILS(prise_write(s, NULL, 10), -1, EINVAL);
+    CHECK_FAILS(prise_send(s, NULL, 10, 0), -1, EINVAL);
+    CHECK_FAILS(prise_recv(s, NULL, 10, 0), -1, EINVAL);
+    CHECK_FAILS(prise_sendto(s, NULL, 10, 0, (struct sockaddr *)&sin, sizeof sin), -1, EINVAL);
+    CHECK_FAILS(prise_recvfrom(s, NULL, 10, 0, NULL, NULL), -1, EINVAL);
+    CHECK_FAILS(prise_recvfrom(s, buf, 10, 0, (struct sockaddr *)&sin, NULL), -1, EINVAL);
+    CHECK_FAILS(prise_accept(s, (struct sockaddr *)&sin, NULL), -1, EINVAL);
+    CHECK_FAILS(prise_getsockname(s, NULL, &len), -1, EINVAL);
+    CHECK_FAILS(prise_getsockname(s, (struct sockaddr *)&sin, NULL), -1, EINVAL);
+    CHECK_FAILS(prise_getpeername(s, NULL, NULL), -1, EINVAL);
+    CHECK_FAILS(prise_setsockopt(s, SOL_SOCKET, SO_REUSEADDR, NULL, 4), -1, EINVAL);
+    CHECK_FAILS(prise_getsockopt(s, SOL_SOCKET, SO_REUSEADDR, buf, NULL), -1, EINVAL);
+    CHECK_FAILS(prise_read_full(s, NULL, 10), -1, EINVAL);
+    CHECK_FAILS(prise_write_all(s, NULL, 10), -1, EINVAL);
+    /* Lengths no buffer can have, and addresses longer than any family's. */
+    CHECK_FAILS(prise_read(s, buf, (size_t)-1), -1, EINVAL);
+    CHECK_FAILS(prise_write_all(s, buf, (size_t)-1), -1, EINVAL);
+    CHECK_FAILS(prise_bind(s, (struct sockaddr *)&sin, 100000), -1, EINVAL);
+    /* Zero-length buffers are fine: NULL with 0 is not an error. */
+    CHECK(prise_read_full(s, NULL, 0) == 0);
+    CHECK(prise_write_all(s, NULL, 0) == 0);
+
+    /* accept on a socket that is not listening; a datagram socket cannot listen. */
+    CHECK_FAILS(prise_listen(s, 1), -1, EOPNOTSUPP);
+    int t = prise_socket(AF_INET, SOCK_STREAM, 0);
+    CHECK_FAILS(prise_accept(t, NULL, NULL), -1, EINVAL);
+    CHECK(strstr(prise_last_error(), "listen") != NULL);
+
+    /* A refused connection names the address and asks the learner's question. */
+    struct sockaddr_storage server_addr;
+    socklen_t server_len;
+    int holder = tcp_server(AF_INET, &server_addr, &server_len);
+    prise_close(holder); /* the port is now closed */
+    CHECK_FAILS(prise_connect(t, (struct sockaddr *)&server_addr, server_len), -1, ECONNREFUSED);
+    CHECK(strstr(prise_last_error(), "127.0.0.1:") != NULL);
+    CHECK(strstr(prise_last_error(), "is a server listening") != NULL);
+
+    /* Bad families and types. */
+    CHECK_FAILS(prise_socket(12345, SOCK_STREAM, 0), -1, EAFNOSUPPORT);
+    CHECK_FAILS(prise_socket(AF_INET, 12345, 0), -1, EINVAL);
+    prise_close(s);
+    prise_close(t);
+}
+
+int main(void)
+{
+    alarm(30);
+    /* SIGPIPE keeps its default action: any SIGPIPE raised would kill this test. */
+    signal(SIGPIPE, SIG_DFL);
+    tcp_exchange(AF_INET);
+    tcp_exchange(AF_INET6);
+    udp_exchange(AF_INET);
+    udp_exchange(AF_INET6);
+    unix_exchange(SOCK_STREAM);
+    unix_exchange(SOCK_DGRAM);
+    bad_input();
+    return check_summary();
+}

@@ -1,0 +1,173 @@
+//! Shared by the integration tests: build the release library once, compile C programs
+//! with the `cc` crate's idea of the system compiler (-Wall -Wextra -Werror), run them
+//! with a time bound, and kill every process a test starts.
+
+#![allow(dead_code)]
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The directory holding libprise.so, libprise.so.0 and libprise.a, built once per test
+/// binary with `cargo build --release` (a no-op when `make` built it already).
+pub fn library_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let status = Command::new(option_env!("CARGO").unwrap_or("cargo"))
+            .args(["build", "--release", "--lib", "--quiet"])
+            .current_dir(repo())
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "cargo build --release failed");
+        let dir = repo().join("target/release");
+        let soname = dir.join("libprise.so.0");
+        let _ = std::fs::remove_file(&soname);
+        std::os::unix::fs::symlink("libprise.so", &soname).expect("soname link");
+        dir
+    })
+}
+
+/// Where compiled test programs go.
+pub fn build_dir() -> PathBuf {
+    let dir = repo().join("target/c-tests");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Compiles C sources into an executable linked with -lprise; fails the test on any
+/// compiler warning. `includes` are extra -I directories (include/ is always there).
+pub fn compile(name: &str, sources: &[PathBuf], includes: &[PathBuf], extra: &[&str]) -> PathBuf {
+    let lib = library_dir();
+    let compiler = cc::Build::new()
+        .target(env!("PRISE_TEST_TARGET"))
+        .host(env!("PRISE_TEST_TARGET"))
+        .opt_level(1)
+        .cargo_metadata(false)
+        .cargo_warnings(false)
+        .get_compiler();
+    let output = build_dir().join(name);
+    let mut command = compiler.to_command();
+    command
+        .args(["-std=gnu11", "-g", "-Wall", "-Wextra", "-Werror"])
+        .arg(format!("-I{}", repo().join("include").display()));
+    for dir in includes {
+        command.arg(format!("-I{}", dir.display()));
+    }
+    command.args(sources).args(extra).arg("-o").arg(&output);
+    command
+        .arg(format!("-L{}", lib.display()))
+        .arg(format!("-Wl,-rpath,{}", lib.display()))
+        .args(["-lprise", "-lpthread"]);
+    let result = command.output().expect("the C compiler runs");
+    assert!(
+        result.status.success() && result.stderr.is_empty(),
+        "compiling {name} failed or warned:\n{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    output
+}
+
+/// Compiles one test program from tests/c/.
+pub fn compile_test_program(name: &str) -> PathBuf {
+    compile(name, &[repo().join(format!("tests/c/{name}.c"))], &[], &[])
+}
+
+/// A started process that is killed (and reaped) when dropped.
+pub struct Process {
+    pub child: Child,
+}
+
+impl Process {
+    pub fn spawn(command: &mut Command) -> Process {
+        Process {
+            child: command.spawn().expect("the program starts"),
+        }
+    }
+
+    /// Reads one line of the process's stdout (it must be piped), within `limit`.
+    pub fn read_line(&mut self, limit: Duration) -> String {
+        let stdout = self.child.stdout.as_mut().expect("stdout is piped");
+        let deadline = Instant::now() + limit;
+        let mut line = Vec::new();
+        let mut byte = [0u8; 1];
+        while Instant::now() < deadline {
+            match stdout.read(&mut byte) {
+                Ok(1) if byte[0] == b'\n' => break,
+                Ok(1) => line.push(byte[0]),
+                _ => break,
+            }
+        }
+        String::from_utf8_lossy(&line).into_owned()
+    }
+
+    /// Waits for the process to end by itself within `limit`; kills it otherwise.
+    pub fn wait(mut self, limit: Duration) -> Output {
+        let status = wait_bounded(&mut self.child, limit);
+        let mut stdout = Vec::new();
+        let mut stderr = Vec::new();
+        if let Some(mut out) = self.child.stdout.take() {
+            out.read_to_end(&mut stdout).ok();
+        }
+        if let Some(mut err) = self.child.stderr.take() {
+            err.read_to_end(&mut stderr).ok();
+        }
+        Output {
+            status,
+            stdout,
+            stderr,
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_bounded(child: &mut Child, limit: Duration) -> ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait works") {
+            return status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            panic!("process {} did not end within {limit:?}", child.id());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Runs a program to its end (killed after `limit`), capturing its output.
+pub fn run(program: &Path, args: &[&str], env: &[(&str, &str)], limit: Duration) -> Output {
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    Process::spawn(&mut command).wait(limit)
+}
+
+/// Asserts a program's success and returns its stdout.
+pub fn expect_success(name: &str, output: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{name} failed ({:?})\nstdout:\n{stdout}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
