@@ -51,7 +51,15 @@ pub fn compile(name: &str, sources: &[PathBuf], includes: &[PathBuf], extra: &[&
         .cargo_metadata(false)
         .cargo_warnings(false)
         .get_compiler();
+    // Tests run in parallel and may build the same program: each compiles to its own
+    // file and renames it into place, so nobody runs a half-written executable.
+    static UNIQUE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let output = build_dir().join(name);
+    let partial = build_dir().join(format!(
+        "{name}.{}.{}.part",
+        std::process::id(),
+        UNIQUE.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
     let mut command = compiler.to_command();
     command
         .args(["-std=gnu11", "-g", "-Wall", "-Wextra", "-Werror"])
@@ -59,7 +67,7 @@ pub fn compile(name: &str, sources: &[PathBuf], includes: &[PathBuf], extra: &[&
     for dir in includes {
         command.arg(format!("-I{}", dir.display()));
     }
-    command.args(sources).args(extra).arg("-o").arg(&output);
+    command.args(sources).args(extra).arg("-o").arg(&partial);
     command
         .arg(format!("-L{}", lib.display()))
         .arg(format!("-Wl,-rpath,{}", lib.display()))
@@ -70,6 +78,7 @@ pub fn compile(name: &str, sources: &[PathBuf], includes: &[PathBuf], extra: &[&
         "compiling {name} failed or warned:\n{}",
         String::from_utf8_lossy(&result.stderr)
     );
+    std::fs::rename(&partial, &output).expect("rename the compiled program");
     output
 }
 

@@ -1,0 +1,81 @@
+# prise — the C user's entry point.
+#   make            library, header and examples      make test     every test
+#   make demo       echo server + client on loopback   make install  PREFIX=/usr/local DESTDIR=
+#   make lib | header | examples | bench | uninstall | clean
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CARGO   ?= cargo
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WARN    := -Wall -Wextra
+PYTHON  ?= python3
+
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+MAJOR   := $(firstword $(subst ., ,$(VERSION)))
+LIBDIR  := target/release
+LIBS    := $(LIBDIR)/libprise.so $(LIBDIR)/libprise.a
+# What a static link of libprise.a needs besides it (rustc --print native-static-libs).
+STATIC_DEPS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+
+# Every c-examples/<topic>/<name>.c is one program, built as build/examples/<topic>/<name>.
+# c-examples/helper and c-examples/lib hold the course's headers, as the course lays them out.
+EXAMPLE_SRCS := $(filter-out c-examples/helper/% c-examples/lib/%,$(wildcard c-examples/*/*.c))
+EXAMPLES     := $(patsubst c-examples/%.c,build/examples/%,$(EXAMPLE_SRCS))
+EXAMPLE_FLAGS = $(CFLAGS) $(WARN) -Iinclude -Ic-examples
+EXAMPLE_LINK  = -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -lprise -lpthread
+
+.PHONY: all lib header examples test demo bench install uninstall clean check-rust check-header
+
+all: header lib examples
+
+# cargo decides what to rebuild; the soname link lets programs linked here run in place.
+lib:
+	$(CARGO) build --release --lib
+	ln -sf libprise.so $(LIBDIR)/libprise.so.$(MAJOR)
+
+# Copies cbindgen's fresh output (build.rs writes it into OUT_DIR) over the committed one.
+header: lib
+	@fresh=$$(ls -t $(LIBDIR)/build/prise-*/out/prise.h | head -n 1); \
+	if ! cmp -s "$$fresh" include/prise.h; then cp "$$fresh" include/prise.h; echo "include/prise.h updated"; fi
+
+examples: $(EXAMPLES)
+
+build/examples/%: c-examples/%.c include/prise.h include/helperSO.h include/wrsock.h $(LIBDIR)/libprise.so
+	@mkdir -p $(dir $@)
+	$(CC) $(EXAMPLE_FLAGS) -o $@ $< $(EXAMPLE_LINK)
+
+$(LIBDIR)/libprise.so: lib
+
+# The header is not regenerated here: a test fails when the committed one is stale.
+test: lib examples check-rust
+	$(CARGO) test --release
+	@echo "make test: all passed"
+
+check-rust:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --release --all-targets -- -D warnings
+
+demo: lib examples
+	@sh c-examples/demo.sh build/examples
+
+install: lib
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 0755 $(LIBDIR)/libprise.so $(DESTDIR)$(PREFIX)/lib/libprise.so.$(VERSION)
+	ln -sf libprise.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libprise.so.$(MAJOR)
+	ln -sf libprise.so.$(MAJOR) $(DESTDIR)$(PREFIX)/lib/libprise.so
+	install -m 0644 $(LIBDIR)/libprise.a $(DESTDIR)$(PREFIX)/lib/libprise.a
+	install -m 0644 include/prise.h include/helperSO.h include/wrsock.h $(DESTDIR)$(PREFIX)/include/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@STATIC_DEPS@|$(STATIC_DEPS)|' \
+		prise.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/prise.pc
+	@echo "installed prise $(VERSION) under $(DESTDIR)$(PREFIX)"
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/lib/libprise.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libprise.so.$(MAJOR) \
+		$(DESTDIR)$(PREFIX)/lib/libprise.so $(DESTDIR)$(PREFIX)/lib/libprise.a \
+		$(DESTDIR)$(PREFIX)/include/prise.h $(DESTDIR)$(PREFIX)/include/helperSO.h \
+		$(DESTDIR)$(PREFIX)/include/wrsock.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/prise.pc
+
+clean:
+	$(CARGO) clean
+	rm -rf build

@@ -1,0 +1,137 @@
+//! `make install` into a staging directory: the files a C user expects (shared library
+//! with its soname links, static library, three headers, prise.pc), a program built with
+//! `pkg-config --cflags --libs prise` that runs, a static link, and `make uninstall`.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use common::{expect_success, library_dir, repo, run};
+
+fn make(args: &[&str]) {
+    let status = Command::new("make")
+        .args(args)
+        .current_dir(repo())
+        .status()
+        .expect("make runs");
+    assert!(status.success(), "make {args:?} failed");
+}
+
+fn pkg_config(stage: &Path, prefix: &str, args: &[&str]) -> Vec<String> {
+    let output = Command::new("pkg-config")
+        .args(args)
+        .arg("prise")
+        .env(
+            "PKG_CONFIG_PATH",
+            stage
+                .join(prefix.trim_start_matches('/'))
+                .join("lib/pkgconfig"),
+        )
+        .env("PKG_CONFIG_SYSROOT_DIR", stage)
+        .output()
+        .expect("pkg-config runs");
+    assert!(output.status.success(), "pkg-config {args:?} failed");
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .split_whitespace()
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn install_pkg_config_static_link_and_uninstall() {
+    library_dir(); // built once, before make looks at it
+    let stage = repo().join(format!("target/install-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&stage);
+    let prefix = "/opt/prise";
+    let destdir = format!("DESTDIR={}", stage.display());
+    let prefix_arg = format!("PREFIX={prefix}");
+    make(&[
+        "--no-print-directory",
+        "-s",
+        "install",
+        &destdir,
+        &prefix_arg,
+    ]);
+
+    let root = stage.join(prefix.trim_start_matches('/'));
+    for file in [
+        "lib/libprise.so",
+        "lib/libprise.so.0",
+        "lib/libprise.a",
+        "include/prise.h",
+        "include/helperSO.h",
+        "include/wrsock.h",
+        "lib/pkgconfig/prise.pc",
+    ] {
+        assert!(root.join(file).exists(), "{file} is not installed");
+    }
+    let soname = Command::new("readelf")
+        .args(["-d"])
+        .arg(root.join("lib/libprise.so"))
+        .output()
+        .expect("readelf runs");
+    assert!(String::from_utf8_lossy(&soname.stdout).contains("[libprise.so.0]"));
+
+    let source = stage.join("hello.c");
+    std::fs::write(
+        &source,
+        "#include <prise.h>\n#include <helperSO.h>\n#include <string.h>\n\
+         int main(void) {\n\
+           int fd = bindedSocket(\"127.0.0.1\", \"0\", SOCK_STREAM, NULL);\n\
+           if (fd < 0 || prise_close(fd) != 0) return 1;\n\
+           printf(\"prise %s\\n\", prise_version());\n\
+           return strcmp(prise_version(), PRISE_VERSION_STRING) != 0;\n}\n",
+    )
+    .unwrap();
+
+    // Shared: the flags pkg-config gives, nothing else.
+    let shared = stage.join("hello_shared");
+    let status = Command::new("cc")
+        .args(["-Wall", "-Wextra", "-Werror", "-o"])
+        .arg(&shared)
+        .arg(&source)
+        .args(pkg_config(&stage, prefix, &["--cflags", "--libs"]))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = run(
+        &shared,
+        &[],
+        &[("LD_LIBRARY_PATH", root.join("lib").to_str().unwrap())],
+        Duration::from_secs(10),
+    );
+    assert!(expect_success("hello_shared", &output).starts_with("prise "));
+
+    // Static: libprise.a and the private libraries pkg-config lists.
+    let fixed = stage.join("hello_static");
+    let mut libs = pkg_config(&stage, prefix, &["--static", "--libs"]);
+    libs.retain(|flag| flag != "-lprise");
+    let status = Command::new("cc")
+        .args(["-Wall", "-o"])
+        .arg(&fixed)
+        .arg(&source)
+        .args(pkg_config(&stage, prefix, &["--cflags"]))
+        .arg(root.join("lib/libprise.a"))
+        .args(libs)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    expect_success(
+        "hello_static",
+        &run(&fixed, &[], &[], Duration::from_secs(10)),
+    );
+
+    make(&[
+        "--no-print-directory",
+        "-s",
+        "uninstall",
+        &destdir,
+        &prefix_arg,
+    ]);
+    assert!(!root.join("lib/libprise.so.0").exists());
+    assert!(!root.join("include/prise.h").exists());
+    std::fs::remove_dir_all(&stage).unwrap();
+}
