@@ -39,6 +39,11 @@
  */
 #define EAI_ADDRFAMILY -9
 
+/**
+ * The C handler of a server: the client's descriptor and the caller's context.
+ */
+typedef int (*PriseHandler)(int conn_fd, void *ctx);
+
 
 
 #ifdef __cplusplus
@@ -296,6 +301,157 @@ int prise_getnameinfo(const struct sockaddr *addr,
  * prise_gethostbyname() call on the same thread; do not free it.
  */
 struct hostent *prise_gethostbyname(const char *name);
+
+/**
+ * Connects a TCP socket to host:service, trying every address in order (IPv6 and
+ * IPv4, as the resolver sorts them) until one connects.
+ *
+ * host, service: must not be NULL; service is a port number or a name ("http").
+ * Returns the connected descriptor, or -1 with errno: that of the last attempt
+ * (ECONNREFUSED, ETIMEDOUT, ENETUNREACH, …), or ENOENT/EINVAL when the name or port
+ * cannot be resolved; prise_last_error() names every address tried.
+ * Ownership: the caller owns the descriptor.
+ */
+int prise_tcp_connect(const char *host, const char *service);
+
+/**
+ * As prise_tcp_connect, each attempt bounded by millis milliseconds (> 0). The returned
+ * socket is blocking again.
+ *
+ * Returns the connected descriptor, or -1 with errno (ETIMEDOUT when no address
+ * answered in time, EINVAL for millis <= 0, …). Ownership: the caller owns it.
+ */
+int prise_tcp_connect_timeout(const char *host, const char *service, int millis);
+
+/**
+ * A listening TCP socket with SO_REUSEADDR on.
+ *
+ * host: may be NULL: one dual-stack socket on "::" (IPV6_V6ONLY off) that accepts IPv4
+ * and IPv6 clients, or 0.0.0.0 where IPv6 is unavailable. service: must not be NULL;
+ * "0" lets the kernel pick a port (read it with prise_getsockname). backlog: as listen.
+ * Returns the listening descriptor, or -1 with errno (EADDRINUSE, EACCES, ENOENT, …).
+ * Ownership: the caller owns the descriptor.
+ */
+int prise_tcp_listen(const char *host, const char *service, int backlog);
+
+/**
+ * A UDP socket bound to host:service (NULL host: dual-stack, as prise_tcp_listen).
+ *
+ * Returns the descriptor, or -1 with errno (EADDRINUSE, ENOENT, EINVAL, …).
+ * Ownership: the caller owns the descriptor.
+ */
+int prise_udp_bind(const char *host, const char *service);
+
+/**
+ * A UDP socket connected to host:service, for send/recv without addresses.
+ *
+ * host, service: must not be NULL. Returns the descriptor, or -1 with errno.
+ * A later recv may fail with ECONNREFUSED when nothing listens at the peer's port.
+ * Ownership: the caller owns the descriptor.
+ */
+int prise_udp_connect(const char *host, const char *service);
+
+/**
+ * A Unix-domain server socket at path (listening, for SOCK_STREAM).
+ *
+ * path: must not be NULL or empty; a leading '@' names the Linux abstract namespace
+ * (no file). type: SOCK_STREAM or SOCK_DGRAM. A socket file left by a dead server is
+ * replaced; a live server there is EADDRINUSE (found by connecting to it, so that server
+ * sees one empty connection). A path that does not fit sun_path (107
+ * bytes) is ENAMETOOLONG, never cut. The file's permissions follow the umask.
+ * Returns the descriptor, or -1 with errno. Ownership: the caller owns the descriptor
+ * and removes the file (unlink) when done.
+ */
+int prise_unix_listen(const char *path, int socktype);
+
+/**
+ * A Unix-domain client socket connected to path ('@' for the abstract namespace); a
+ * SOCK_DGRAM client is auto-bound to an abstract address so the server can reply.
+ *
+ * Returns the descriptor, or -1 with errno (ENOENT or ECONNREFUSED when no server is
+ * there, ENAMETOOLONG, EINVAL). Ownership: the caller owns the descriptor.
+ */
+int prise_unix_connect(const char *path, int socktype);
+
+/**
+ * Reads one line: up to and including '\n', or n-1 bytes, or to end of file; then
+ * writes a NUL. Reentrant (no static buffer) and never consumes bytes after the
+ * newline, so plain reads can follow it on the same descriptor.
+ *
+ * buf: must not be NULL; n: its size, at least 1. Returns the byte count without the
+ * NUL (0 at end of file), or -1 with errno (EAGAIN on timeout, ECONNRESET, EINVAL).
+ */
+ssize_t prise_read_line(int fd, char *buf, size_t n);
+
+/**
+ * Sets both the receive and the send timeout of a socket (SO_RCVTIMEO, SO_SNDTIMEO).
+ *
+ * millis: milliseconds; 0 removes the timeouts. An expired wait makes the blocked call
+ * return -1 with EAGAIN. Returns 0, or -1 with errno (EINVAL for a negative millis,
+ * EBADF, ENOTSOCK).
+ */
+int prise_set_timeout(int fd, int millis);
+
+/**
+ * Writes an address as text: "127.0.0.1:80", "[::1]:80", "[fe80::1%eth0]:80",
+ * "unix:/path", "unix:@abstract", "unix:(unnamed)".
+ *
+ * addr: must not be NULL; buf: must not be NULL, n bytes. Returns the text's length
+ * (without the NUL), or -1 with errno (ENOSPC when buf is too small: nothing useful is
+ * written but a NUL; EINVAL for NULL).
+ */
+int prise_addr_format(const struct sockaddr *addr, socklen_t len, char *buf, size_t n);
+
+/**
+ * Sends descriptor fd over the Unix stream socket sock (SCM_RIGHTS, with one byte).
+ *
+ * Returns 0, or -1 with errno (EBADF, ENOTSOCK, EPIPE, EINVAL). Ownership: the caller
+ * keeps fd; the receiver gets its own copy.
+ */
+int prise_send_fd(int sock, int fd);
+
+/**
+ * Receives a descriptor sent with prise_send_fd on the Unix stream socket sock.
+ *
+ * Returns the new descriptor (close-on-exec), or -1 with errno (ECONNRESET when the
+ * peer closed, EBADMSG when the message carried no descriptor, EBADF, …).
+ * Ownership: the caller owns the new descriptor.
+ */
+int prise_recv_fd(int sock);
+
+/**
+ * The process id, user id and group id of the peer of a Unix socket (SO_PEERCRED).
+ *
+ * pid, uid, gid: each may be NULL when not wanted. Returns 0, or -1 with errno
+ * (ENOTSOCK, EBADF, ENOTCONN, EINVAL).
+ */
+int prise_peer_cred(int sock, pid_t *pid, uid_t *uid, gid_t *gid);
+
+/**
+ * Serves clients with a child process each (the course's fork model): accepts on
+ * listen_fd, forks, runs handler(conn_fd, ctx) in the child, which then exits with the
+ * handler's return value. Children are reaped as they end: no zombies.
+ *
+ * listen_fd: a listening socket. handler: must not be NULL. ctx: passed as is.
+ * Runs until listen_fd is shut down (shutdown(listen_fd, SHUT_RDWR), from a signal
+ * handler or another thread), then waits for the children still serving and returns 0;
+ * -1 with errno when listen_fd is not a listening socket or accept fails for good.
+ * Ownership: prise closes conn_fd after the handler returns; the caller keeps listen_fd.
+ */
+int prise_serve_fork(int listen_fd, PriseHandler handler, void *ctx);
+
+/**
+ * Serves clients with a thread each: accepts on listen_fd and runs handler(conn_fd,
+ * ctx) in a new thread. The descriptor is passed by value, so the classic race of
+ * passing &fd to pthread_create cannot happen.
+ *
+ * listen_fd: a listening socket. handler: must not be NULL; it runs in many threads at
+ * once. ctx: shared by every thread as is. Runs until listen_fd is shut down, then
+ * waits for the threads still serving and returns 0; -1 with errno when listen_fd is not
+ * a listening socket or accept fails for good.
+ * Ownership: prise closes conn_fd after the handler returns; the caller keeps listen_fd.
+ */
+int prise_serve_threads(int listen_fd, PriseHandler handler, void *ctx);
 
 /**
  * Resolves an IPv4 address for a socket type, as the course's getAddrInfo: AF_INET,

@@ -8,8 +8,10 @@ pub mod addr;
 pub mod course;
 pub mod error;
 pub mod ffi;
+pub mod helpers;
 pub mod io;
 pub mod resolve;
+pub mod serve;
 pub mod socket;
 
 pub use addr::SockAddr;

@@ -35,3 +35,8 @@ fn course_api_fixed_where_the_course_is_broken() {
     let stdout = run_test_program("course", &[("PRISE_QUIET", "1")]);
     assert!(stdout.contains("1000000 calls each"), "{stdout}");
 }
+
+#[test]
+fn high_level_helpers() {
+    run_test_program("helpers", &[]);
+}

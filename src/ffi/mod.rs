@@ -20,6 +20,7 @@ use crate::error::{record, Error, Result};
 pub mod info;
 pub mod primitives;
 pub mod resolution;
+pub mod helpers;
 pub mod course;
 
 /// Runs an exported function's body: its value on success; on failure (an `Err` or a

@@ -93,10 +93,21 @@ pub struct Process {
 }
 
 impl Process {
+    /// Starts the program in a process group of its own, so that it and every process
+    /// it forks can be killed together.
     pub fn spawn(command: &mut Command) -> Process {
+        use std::os::unix::process::CommandExt;
         Process {
-            child: command.spawn().expect("the program starts"),
+            child: command
+                .process_group(0)
+                .spawn()
+                .expect("the program starts"),
         }
+    }
+
+    fn kill_group(&mut self) {
+        // SAFETY: kill(2) on the process group this Process created.
+        unsafe { libc::kill(-(self.child.id() as libc::pid_t), libc::SIGKILL) };
     }
 
     /// Reads one line of the process's stdout (it must be piped), within `limit`.
@@ -118,6 +129,8 @@ impl Process {
     /// Waits for the process to end by itself within `limit`; kills it otherwise.
     pub fn wait(mut self, limit: Duration) -> Output {
         let status = wait_bounded(&mut self.child, limit);
+        // Children left behind must not hold the output pipes open.
+        self.kill_group();
         let mut stdout = Vec::new();
         let mut stderr = Vec::new();
         if let Some(mut out) = self.child.stdout.take() {
@@ -136,6 +149,7 @@ impl Process {
 
 impl Drop for Process {
     fn drop(&mut self) {
+        self.kill_group();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -148,6 +162,8 @@ fn wait_bounded(child: &mut Child, limit: Duration) -> ExitStatus {
             return status;
         }
         if Instant::now() >= deadline {
+            // SAFETY: kill(2) on the process group the child leads.
+            unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL) };
             let _ = child.kill();
             panic!("process {} did not end within {limit:?}", child.id());
         }

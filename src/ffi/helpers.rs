@@ -1,0 +1,339 @@
+//! Section "High-level helpers": connect, listen and bind in one call, Unix sockets,
+//! lines, timeouts, address text, descriptor passing, and the two server models.
+
+use std::ffi::{c_char, c_int, c_void};
+use std::sync::Arc;
+use std::time::Duration;
+
+use libc::{gid_t, pid_t, size_t, sockaddr, socklen_t, ssize_t, uid_t};
+use nix::errno::Errno;
+
+use super::{boundary, in_sockaddr, optional_str, out_bytes, required_str};
+use crate::error::Error;
+use crate::{helpers, serve};
+
+/// Connects a TCP socket to host:service, trying every address in order (IPv6 and
+/// IPv4, as the resolver sorts them) until one connects.
+///
+/// host, service: must not be NULL; service is a port number or a name ("http").
+/// Returns the connected descriptor, or -1 with errno: that of the last attempt
+/// (ECONNREFUSED, ETIMEDOUT, ENETUNREACH, …), or ENOENT/EINVAL when the name or port
+/// cannot be resolved; prise_last_error() names every address tried.
+/// Ownership: the caller owns the descriptor.
+#[no_mangle]
+pub extern "C" fn prise_tcp_connect(host: *const c_char, service: *const c_char) -> c_int {
+    boundary("prise_tcp_connect", -1, || {
+        // SAFETY: the caller passes NUL-terminated strings or NULL.
+        let (host, service) = unsafe {
+            (
+                required_str(host, "host")?,
+                required_str(service, "service")?,
+            )
+        };
+        helpers::tcp_connect(host, service, None)
+    })
+}
+
+/// As prise_tcp_connect, each attempt bounded by millis milliseconds (> 0). The returned
+/// socket is blocking again.
+///
+/// Returns the connected descriptor, or -1 with errno (ETIMEDOUT when no address
+/// answered in time, EINVAL for millis <= 0, …). Ownership: the caller owns it.
+#[no_mangle]
+pub extern "C" fn prise_tcp_connect_timeout(
+    host: *const c_char,
+    service: *const c_char,
+    millis: c_int,
+) -> c_int {
+    boundary("prise_tcp_connect_timeout", -1, || {
+        // SAFETY: the caller passes NUL-terminated strings or NULL.
+        let (host, service) = unsafe {
+            (
+                required_str(host, "host")?,
+                required_str(service, "service")?,
+            )
+        };
+        let millis = u64::try_from(millis)
+            .ok()
+            .filter(|m| *m > 0)
+            .ok_or_else(|| {
+                Error::with_message(
+                    Errno::EINVAL,
+                    format!("timeout {millis} ms: give a positive number"),
+                )
+            })?;
+        helpers::tcp_connect(host, service, Some(Duration::from_millis(millis)))
+    })
+}
+
+/// A listening TCP socket with SO_REUSEADDR on.
+///
+/// host: may be NULL: one dual-stack socket on "::" (IPV6_V6ONLY off) that accepts IPv4
+/// and IPv6 clients, or 0.0.0.0 where IPv6 is unavailable. service: must not be NULL;
+/// "0" lets the kernel pick a port (read it with prise_getsockname). backlog: as listen.
+/// Returns the listening descriptor, or -1 with errno (EADDRINUSE, EACCES, ENOENT, …).
+/// Ownership: the caller owns the descriptor.
+#[no_mangle]
+pub extern "C" fn prise_tcp_listen(
+    host: *const c_char,
+    service: *const c_char,
+    backlog: c_int,
+) -> c_int {
+    boundary("prise_tcp_listen", -1, || {
+        // SAFETY: the caller passes NUL-terminated strings or NULL.
+        let (host, service) = unsafe { (optional_str(host), required_str(service, "service")?) };
+        helpers::tcp_listen(host, service, backlog)
+    })
+}
+
+/// A UDP socket bound to host:service (NULL host: dual-stack, as prise_tcp_listen).
+///
+/// Returns the descriptor, or -1 with errno (EADDRINUSE, ENOENT, EINVAL, …).
+/// Ownership: the caller owns the descriptor.
+#[no_mangle]
+pub extern "C" fn prise_udp_bind(host: *const c_char, service: *const c_char) -> c_int {
+    boundary("prise_udp_bind", -1, || {
+        // SAFETY: the caller passes NUL-terminated strings or NULL.
+        let (host, service) = unsafe { (optional_str(host), required_str(service, "service")?) };
+        helpers::udp_bind(host, service)
+    })
+}
+
+/// A UDP socket connected to host:service, for send/recv without addresses.
+///
+/// host, service: must not be NULL. Returns the descriptor, or -1 with errno.
+/// A later recv may fail with ECONNREFUSED when nothing listens at the peer's port.
+/// Ownership: the caller owns the descriptor.
+#[no_mangle]
+pub extern "C" fn prise_udp_connect(host: *const c_char, service: *const c_char) -> c_int {
+    boundary("prise_udp_connect", -1, || {
+        // SAFETY: the caller passes NUL-terminated strings or NULL.
+        let (host, service) = unsafe {
+            (
+                required_str(host, "host")?,
+                required_str(service, "service")?,
+            )
+        };
+        helpers::udp_connect(host, service)
+    })
+}
+
+/// A Unix-domain server socket at path (listening, for SOCK_STREAM).
+///
+/// path: must not be NULL or empty; a leading '@' names the Linux abstract namespace
+/// (no file). type: SOCK_STREAM or SOCK_DGRAM. A socket file left by a dead server is
+/// replaced; a live server there is EADDRINUSE (found by connecting to it, so that server
+/// sees one empty connection). A path that does not fit sun_path (107
+/// bytes) is ENAMETOOLONG, never cut. The file's permissions follow the umask.
+/// Returns the descriptor, or -1 with errno. Ownership: the caller owns the descriptor
+/// and removes the file (unlink) when done.
+#[no_mangle]
+pub extern "C" fn prise_unix_listen(path: *const c_char, socktype: c_int) -> c_int {
+    boundary("prise_unix_listen", -1, || {
+        // SAFETY: the caller passes a NUL-terminated string or NULL.
+        let path = unsafe { required_str(path, "path") }?;
+        helpers::unix_listen(path, socktype)
+    })
+}
+
+/// A Unix-domain client socket connected to path ('@' for the abstract namespace); a
+/// SOCK_DGRAM client is auto-bound to an abstract address so the server can reply.
+///
+/// Returns the descriptor, or -1 with errno (ENOENT or ECONNREFUSED when no server is
+/// there, ENAMETOOLONG, EINVAL). Ownership: the caller owns the descriptor.
+#[no_mangle]
+pub extern "C" fn prise_unix_connect(path: *const c_char, socktype: c_int) -> c_int {
+    boundary("prise_unix_connect", -1, || {
+        // SAFETY: the caller passes a NUL-terminated string or NULL.
+        let path = unsafe { required_str(path, "path") }?;
+        helpers::unix_connect(path, socktype)
+    })
+}
+
+/// Reads one line: up to and including '\n', or n-1 bytes, or to end of file; then
+/// writes a NUL. Reentrant (no static buffer) and never consumes bytes after the
+/// newline, so plain reads can follow it on the same descriptor.
+///
+/// buf: must not be NULL; n: its size, at least 1. Returns the byte count without the
+/// NUL (0 at end of file), or -1 with errno (EAGAIN on timeout, ECONNRESET, EINVAL).
+#[no_mangle]
+pub extern "C" fn prise_read_line(fd: c_int, buf: *mut c_char, n: size_t) -> ssize_t {
+    boundary("prise_read_line", -1, || {
+        if buf.is_null() {
+            return Err(Error::with_message(Errno::EINVAL, "buf is NULL"));
+        }
+        // SAFETY: the caller passes buf valid for n bytes.
+        let buf = unsafe { out_bytes(buf.cast(), n, "buf") }?;
+        helpers::read_line(fd, buf).map(|n| n as ssize_t)
+    })
+}
+
+/// Sets both the receive and the send timeout of a socket (SO_RCVTIMEO, SO_SNDTIMEO).
+///
+/// millis: milliseconds; 0 removes the timeouts. An expired wait makes the blocked call
+/// return -1 with EAGAIN. Returns 0, or -1 with errno (EINVAL for a negative millis,
+/// EBADF, ENOTSOCK).
+#[no_mangle]
+pub extern "C" fn prise_set_timeout(fd: c_int, millis: c_int) -> c_int {
+    boundary("prise_set_timeout", -1, || {
+        helpers::set_timeout(fd, millis).map(|()| 0)
+    })
+}
+
+/// Writes an address as text: "127.0.0.1:80", "[::1]:80", "[fe80::1%eth0]:80",
+/// "unix:/path", "unix:@abstract", "unix:(unnamed)".
+///
+/// addr: must not be NULL; buf: must not be NULL, n bytes. Returns the text's length
+/// (without the NUL), or -1 with errno (ENOSPC when buf is too small: nothing useful is
+/// written but a NUL; EINVAL for NULL).
+#[no_mangle]
+pub extern "C" fn prise_addr_format(
+    addr: *const sockaddr,
+    len: socklen_t,
+    buf: *mut c_char,
+    n: size_t,
+) -> c_int {
+    boundary("prise_addr_format", -1, || {
+        // SAFETY: the caller passes addr valid for len bytes, or NULL.
+        let addr = unsafe { in_sockaddr(addr, len) }?;
+        if buf.is_null() {
+            return Err(Error::with_message(Errno::EINVAL, "buf is NULL"));
+        }
+        // SAFETY: the caller passes buf valid for n bytes.
+        let out = unsafe { out_bytes(buf.cast(), n, "buf") }?;
+        let text = addr.to_string();
+        if text.len() >= out.len() {
+            if let Some(first) = out.first_mut() {
+                *first = 0;
+            }
+            return Err(Error::with_message(
+                Errno::ENOSPC,
+                format!(
+                    "address text \"{text}\" needs {} bytes, buf has {n}",
+                    text.len() + 1
+                ),
+            ));
+        }
+        out[..text.len()].copy_from_slice(text.as_bytes());
+        out[text.len()] = 0;
+        Ok(text.len() as c_int)
+    })
+}
+
+/// Sends descriptor fd over the Unix stream socket sock (SCM_RIGHTS, with one byte).
+///
+/// Returns 0, or -1 with errno (EBADF, ENOTSOCK, EPIPE, EINVAL). Ownership: the caller
+/// keeps fd; the receiver gets its own copy.
+#[no_mangle]
+pub extern "C" fn prise_send_fd(sock: c_int, fd: c_int) -> c_int {
+    boundary("prise_send_fd", -1, || {
+        helpers::send_fd(sock, fd).map(|()| 0)
+    })
+}
+
+/// Receives a descriptor sent with prise_send_fd on the Unix stream socket sock.
+///
+/// Returns the new descriptor (close-on-exec), or -1 with errno (ECONNRESET when the
+/// peer closed, EBADMSG when the message carried no descriptor, EBADF, …).
+/// Ownership: the caller owns the new descriptor.
+#[no_mangle]
+pub extern "C" fn prise_recv_fd(sock: c_int) -> c_int {
+    boundary("prise_recv_fd", -1, || helpers::recv_fd(sock))
+}
+
+/// The process id, user id and group id of the peer of a Unix socket (SO_PEERCRED).
+///
+/// pid, uid, gid: each may be NULL when not wanted. Returns 0, or -1 with errno
+/// (ENOTSOCK, EBADF, ENOTCONN, EINVAL).
+#[no_mangle]
+pub extern "C" fn prise_peer_cred(
+    sock: c_int,
+    pid: *mut pid_t,
+    uid: *mut uid_t,
+    gid: *mut gid_t,
+) -> c_int {
+    boundary("prise_peer_cred", -1, || {
+        let (p, u, g) = helpers::peer_cred(sock)?;
+        // SAFETY: each pointer is NULL or the caller's.
+        unsafe {
+            if let Some(pid) = pid.as_mut() {
+                *pid = p;
+            }
+            if let Some(uid) = uid.as_mut() {
+                *uid = u;
+            }
+            if let Some(gid) = gid.as_mut() {
+                *gid = g;
+            }
+        }
+        Ok(0)
+    })
+}
+
+/// The C handler of a server: the client's descriptor and the caller's context.
+pub type PriseHandler = Option<extern "C" fn(conn_fd: c_int, ctx: *mut c_void) -> c_int>;
+
+/// The caller's context pointer, shared with the handler threads: C's responsibility.
+#[derive(Clone, Copy)]
+struct Context(*mut c_void);
+// SAFETY: prise never dereferences it; the C handler decides how it is shared.
+unsafe impl Send for Context {}
+// SAFETY: as above.
+unsafe impl Sync for Context {}
+
+fn required_handler(
+    handler: PriseHandler,
+) -> crate::Result<extern "C" fn(c_int, *mut c_void) -> c_int> {
+    handler.ok_or_else(|| Error::with_message(Errno::EINVAL, "handler is NULL"))
+}
+
+/// Serves clients with a child process each (the course's fork model): accepts on
+/// listen_fd, forks, runs handler(conn_fd, ctx) in the child, which then exits with the
+/// handler's return value. Children are reaped as they end: no zombies.
+///
+/// listen_fd: a listening socket. handler: must not be NULL. ctx: passed as is.
+/// Runs until listen_fd is shut down (shutdown(listen_fd, SHUT_RDWR), from a signal
+/// handler or another thread), then waits for the children still serving and returns 0;
+/// -1 with errno when listen_fd is not a listening socket or accept fails for good.
+/// Ownership: prise closes conn_fd after the handler returns; the caller keeps listen_fd.
+#[no_mangle]
+pub extern "C" fn prise_serve_fork(
+    listen_fd: c_int,
+    handler: PriseHandler,
+    ctx: *mut c_void,
+) -> c_int {
+    boundary("prise_serve_fork", -1, || {
+        let handler = required_handler(handler)?;
+        let ctx = Context(ctx);
+        serve::serve_fork(listen_fd, &move |conn| handler(conn, ctx.0)).map(|()| 0)
+    })
+}
+
+/// Serves clients with a thread each: accepts on listen_fd and runs handler(conn_fd,
+/// ctx) in a new thread. The descriptor is passed by value, so the classic race of
+/// passing &fd to pthread_create cannot happen.
+///
+/// listen_fd: a listening socket. handler: must not be NULL; it runs in many threads at
+/// once. ctx: shared by every thread as is. Runs until listen_fd is shut down, then
+/// waits for the threads still serving and returns 0; -1 with errno when listen_fd is not
+/// a listening socket or accept fails for good.
+/// Ownership: prise closes conn_fd after the handler returns; the caller keeps listen_fd.
+#[no_mangle]
+pub extern "C" fn prise_serve_threads(
+    listen_fd: c_int,
+    handler: PriseHandler,
+    ctx: *mut c_void,
+) -> c_int {
+    boundary("prise_serve_threads", -1, || {
+        let handler = required_handler(handler)?;
+        let ctx = Context(ctx);
+        serve::serve_threads(
+            listen_fd,
+            Arc::new(move |conn| {
+                let ctx = ctx;
+                handler(conn, ctx.0);
+            }),
+        )
+        .map(|()| 0)
+    })
+}
