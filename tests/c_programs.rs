@@ -8,20 +8,52 @@ use std::time::Duration;
 use common::{compile_test_program, expect_success, run};
 
 fn run_test_program(name: &str, env: &[(&str, &str)]) -> String {
+    run_test_program_output(name, env).0
+}
+
+/// Runs a test program; returns its stdout and stderr.
+fn run_test_program_output(name: &str, env: &[(&str, &str)]) -> (String, String) {
     let program = compile_test_program(name);
     let output = run(&program, &[], env, Duration::from_secs(60));
     let stdout = expect_success(name, &output);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     let summary = stdout.lines().last().unwrap_or_default().to_string();
     assert!(
         summary.ends_with(" passed, 0 failed") && !summary.starts_with("0 passed"),
         "{name}: unexpected summary {summary:?}"
     );
-    stdout
+    (stdout, stderr)
 }
 
 #[test]
 fn primitives_over_ipv4_ipv6_and_unix() {
-    run_test_program("primitives", &[]);
+    // The prise_* functions never print, even when most calls fail on purpose.
+    let (_, stderr) = run_test_program_output("primitives", &[]);
+    assert_eq!(stderr, "");
+}
+
+#[test]
+fn prise_trace_prints_one_decoded_line_per_call() {
+    let (_, stderr) = run_test_program_output("primitives", &[("PRISE_TRACE", "1")]);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(lines.iter().all(|l| l.starts_with("prise: ")), "{stderr}");
+    let has = |needle: &str| lines.iter().any(|l| l.contains(needle));
+    assert!(
+        has("prise: socket(AF_INET6, SOCK_STREAM, 0) = "),
+        "{stderr}"
+    );
+    assert!(has("prise: bind(") && has(", 127.0.0.1:0) = 0"), "{stderr}");
+    assert!(has(", [::1]:0) = 0"), "{stderr}");
+    assert!(
+        lines.iter().any(|l| l.starts_with("prise: connect(")
+            && l.contains("= -1 ECONNREFUSED (Connection refused)")
+            && l.contains("is a server listening on 127.0.0.1:")),
+        "{stderr}"
+    );
+    assert!(
+        has("prise: close(-1) = -1 EBADF (Bad file descriptor)"),
+        "{stderr}"
+    );
 }
 
 #[test]

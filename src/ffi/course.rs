@@ -12,7 +12,8 @@ use std::sync::{LazyLock, Mutex};
 use libc::{addrinfo, sockaddr_in};
 use nix::errno::Errno;
 
-use super::{boundary_with, in_bytes, malloc_string, optional_str, out_bytes};
+use super::{boundary_with, in_bytes, malloc_string, optional_str, out_bytes, trace};
+use crate::addr::socktype_name;
 use crate::addr::SockAddr;
 use crate::course::{self, BindFailure};
 use crate::error::{Error, Result};
@@ -20,9 +21,15 @@ use crate::io;
 
 /// A course function's boundary: as [`super::boundary`], and the failure is printed.
 #[inline(always)]
-fn course_boundary<T>(call: &'static str, failure: T, body: impl FnOnce() -> Result<T>) -> T {
+fn course_boundary<T: super::trace::TraceValue>(
+    call: &'static str,
+    args: impl FnOnce() -> String,
+    failure: T,
+    body: impl FnOnce() -> Result<T>,
+) -> T {
     boundary_with(
         call,
+        args,
         |error| {
             course::report(call, error);
             failure
@@ -77,11 +84,23 @@ pub extern "C" fn getAddrInfo(
     service: *const c_char,
     socktype: c_int,
 ) -> *mut addrinfo {
-    course_boundary("getAddrInfo", std::ptr::null_mut(), || {
-        // SAFETY: the caller passes NUL-terminated strings or NULL.
-        let (host, service) = unsafe { (optional_str(host), optional_str(service)) };
-        Ok(course::resolve_v4(host, service, socktype)?.into_raw())
-    })
+    course_boundary(
+        "getAddrInfo",
+        || {
+            format!(
+                "{}, {}, {}",
+                trace::text(host),
+                trace::text(service),
+                socktype_name(socktype)
+            )
+        },
+        std::ptr::null_mut(),
+        || {
+            // SAFETY: the caller passes NUL-terminated strings or NULL.
+            let (host, service) = unsafe { (optional_str(host), optional_str(service)) };
+            Ok(course::resolve_v4(host, service, socktype)?.into_raw())
+        },
+    )
 }
 
 /// The numeric text of an IPv4 address, as the course's getNameInfo:
@@ -91,12 +110,17 @@ pub extern "C" fn getAddrInfo(
 /// Returns the text, or NULL with errno. Ownership: the caller free()s the text.
 #[no_mangle]
 pub extern "C" fn getNameInfo(sa: *mut sockaddr_in) -> *mut c_char {
-    course_boundary("getNameInfo", std::ptr::null_mut(), || {
-        // SAFETY: the caller passes a sockaddr_in, or NULL.
-        let bytes = unsafe { in_bytes(sa as *const _, size_of::<sockaddr_in>(), "sa") }?;
-        let text = course::address_text(&SockAddr::from_bytes(bytes)?)?;
-        malloc_string(&text)
-    })
+    course_boundary(
+        "getNameInfo",
+        || trace::addr(sa as *const _, std::mem::size_of::<sockaddr_in>() as u32),
+        std::ptr::null_mut(),
+        || {
+            // SAFETY: the caller passes a sockaddr_in, or NULL.
+            let bytes = unsafe { in_bytes(sa as *const _, size_of::<sockaddr_in>(), "sa") }?;
+            let text = course::address_text(&SockAddr::from_bytes(bytes)?)?;
+            malloc_string(&text)
+        },
+    )
 }
 
 /// Resolves host/port (as getAddrInfo) and creates an unbound socket of the matching
@@ -115,25 +139,37 @@ pub extern "C" fn creerSock(
     socktype: c_int,
     sockfd: *mut c_int,
 ) -> *mut sockaddr_in {
-    course_boundary("creerSock", std::ptr::null_mut(), || {
-        // SAFETY: sockfd is NULL or the caller's int.
-        let sockfd = unsafe { sockfd.as_mut() }
-            .ok_or_else(|| Error::with_message(Errno::EINVAL, "sockfd is NULL"))?;
-        *sockfd = -1;
-        // SAFETY: the caller passes NUL-terminated strings or NULL.
-        let (host, port) = unsafe { (optional_str(host), optional_str(port)) };
-        let (fd, addr) = course::open_socket(host, port, socktype)?;
-        match interned(&addr) {
-            Ok(ptr) => {
-                *sockfd = fd;
-                Ok(ptr)
+    course_boundary(
+        "creerSock",
+        || {
+            format!(
+                "{}, {}, {}",
+                trace::text(host),
+                trace::text(port),
+                socktype_name(socktype)
+            )
+        },
+        std::ptr::null_mut(),
+        || {
+            // SAFETY: sockfd is NULL or the caller's int.
+            let sockfd = unsafe { sockfd.as_mut() }
+                .ok_or_else(|| Error::with_message(Errno::EINVAL, "sockfd is NULL"))?;
+            *sockfd = -1;
+            // SAFETY: the caller passes NUL-terminated strings or NULL.
+            let (host, port) = unsafe { (optional_str(host), optional_str(port)) };
+            let (fd, addr) = course::open_socket(host, port, socktype)?;
+            match interned(&addr) {
+                Ok(ptr) => {
+                    *sockfd = fd;
+                    Ok(ptr)
+                }
+                Err(error) => {
+                    let _ = crate::socket::close(fd);
+                    Err(error)
+                }
             }
-            Err(error) => {
-                let _ = crate::socket::close(fd);
-                Err(error)
-            }
-        }
-    })
+        },
+    )
 }
 
 thread_local! {
@@ -158,6 +194,14 @@ pub extern "C" fn bindedSocket(
 ) -> c_int {
     boundary_with(
         "bindedSocket",
+        || {
+            format!(
+                "{}, {}, {}",
+                trace::text(host),
+                trace::text(port),
+                socktype_name(socktype)
+            )
+        },
         |error| {
             course::report("bindedSocket", error);
             // Only bind's own failure is the course's -2.
@@ -199,12 +243,24 @@ pub extern "C" fn creerSockAddr(
     port: *mut c_char,
     socktype: c_int,
 ) -> *mut sockaddr_in {
-    course_boundary("creerSockAddr", std::ptr::null_mut(), || {
-        // SAFETY: the caller passes NUL-terminated strings or NULL.
-        let (host, port) = unsafe { (optional_str(host), optional_str(port)) };
-        let list = course::resolve_v4(host, port, socktype)?;
-        interned(&list.first().addr)
-    })
+    course_boundary(
+        "creerSockAddr",
+        || {
+            format!(
+                "{}, {}, {}",
+                trace::text(host),
+                trace::text(port),
+                socktype_name(socktype)
+            )
+        },
+        std::ptr::null_mut(),
+        || {
+            // SAFETY: the caller passes NUL-terminated strings or NULL.
+            let (host, port) = unsafe { (optional_str(host), optional_str(port)) };
+            let list = course::resolve_v4(host, port, socktype)?;
+            interned(&list.first().addr)
+        },
+    )
 }
 
 fn course_len(n: c_int) -> Result<usize> {
@@ -219,11 +275,16 @@ fn course_len(n: c_int) -> Result<usize> {
 /// has closed, EBADF, EINVAL for a negative n or a NULL buf).
 #[no_mangle]
 pub extern "C" fn writes(fd: c_int, buf: *mut c_char, n: c_int) -> c_int {
-    course_boundary("writes", -1, || {
-        // SAFETY: the caller passes buf valid for n bytes, or NULL.
-        let buf = unsafe { in_bytes(buf as *const _, course_len(n)?, "buf") }?;
-        io::write_all(fd, buf).map(|written| written as c_int)
-    })
+    course_boundary(
+        "writes",
+        || format!("{fd}, {}", trace::buffer(buf as *const _, n as usize)),
+        -1,
+        || {
+            // SAFETY: the caller passes buf valid for n bytes, or NULL.
+            let buf = unsafe { in_bytes(buf as *const _, course_len(n)?, "buf") }?;
+            io::write_all(fd, buf).map(|written| written as c_int)
+        },
+    )
 }
 
 /// Reads n bytes, as the course's reads, retrying EINTR and short reads; stops early at
@@ -233,9 +294,14 @@ pub extern "C" fn writes(fd: c_int, buf: *mut c_char, n: c_int) -> c_int {
 /// file), or -1 with errno (ECONNRESET, EBADF, EINVAL for a negative n or a NULL buf).
 #[no_mangle]
 pub extern "C" fn reads(fd: c_int, buf: *mut c_char, n: c_int) -> c_int {
-    course_boundary("reads", -1, || {
-        // SAFETY: the caller passes buf valid for n bytes, or NULL.
-        let buf = unsafe { out_bytes(buf as *mut _, course_len(n)?, "buf") }?;
-        io::read_full(fd, buf).map(|read| read as c_int)
-    })
+    course_boundary(
+        "reads",
+        || format!("{fd}, {}", trace::buffer(buf as *const _, n as usize)),
+        -1,
+        || {
+            // SAFETY: the caller passes buf valid for n bytes, or NULL.
+            let buf = unsafe { out_bytes(buf as *mut _, course_len(n)?, "buf") }?;
+            io::read_full(fd, buf).map(|read| read as c_int)
+        },
+    )
 }

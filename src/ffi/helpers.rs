@@ -8,7 +8,8 @@ use std::time::Duration;
 use libc::{gid_t, pid_t, size_t, sockaddr, socklen_t, ssize_t, uid_t};
 use nix::errno::Errno;
 
-use super::{boundary, in_sockaddr, optional_str, out_bytes, required_str};
+use super::{boundary, in_sockaddr, optional_str, out_bytes, required_str, trace};
+use crate::addr::socktype_name;
 use crate::error::Error;
 use crate::{helpers, serve};
 
@@ -22,16 +23,21 @@ use crate::{helpers, serve};
 /// Ownership: the caller owns the descriptor.
 #[no_mangle]
 pub extern "C" fn prise_tcp_connect(host: *const c_char, service: *const c_char) -> c_int {
-    boundary("prise_tcp_connect", -1, || {
-        // SAFETY: the caller passes NUL-terminated strings or NULL.
-        let (host, service) = unsafe {
-            (
-                required_str(host, "host")?,
-                required_str(service, "service")?,
-            )
-        };
-        helpers::tcp_connect(host, service, None)
-    })
+    boundary(
+        "prise_tcp_connect",
+        || format!("{}, {}", trace::text(host), trace::text(service)),
+        -1,
+        || {
+            // SAFETY: the caller passes NUL-terminated strings or NULL.
+            let (host, service) = unsafe {
+                (
+                    required_str(host, "host")?,
+                    required_str(service, "service")?,
+                )
+            };
+            helpers::tcp_connect(host, service, None)
+        },
+    )
 }
 
 /// As prise_tcp_connect, each attempt bounded by millis milliseconds (> 0). The returned
@@ -45,25 +51,30 @@ pub extern "C" fn prise_tcp_connect_timeout(
     service: *const c_char,
     millis: c_int,
 ) -> c_int {
-    boundary("prise_tcp_connect_timeout", -1, || {
-        // SAFETY: the caller passes NUL-terminated strings or NULL.
-        let (host, service) = unsafe {
-            (
-                required_str(host, "host")?,
-                required_str(service, "service")?,
-            )
-        };
-        let millis = u64::try_from(millis)
-            .ok()
-            .filter(|m| *m > 0)
-            .ok_or_else(|| {
-                Error::with_message(
-                    Errno::EINVAL,
-                    format!("timeout {millis} ms: give a positive number"),
+    boundary(
+        "prise_tcp_connect_timeout",
+        || format!("{}, {}, {millis}", trace::text(host), trace::text(service)),
+        -1,
+        || {
+            // SAFETY: the caller passes NUL-terminated strings or NULL.
+            let (host, service) = unsafe {
+                (
+                    required_str(host, "host")?,
+                    required_str(service, "service")?,
                 )
-            })?;
-        helpers::tcp_connect(host, service, Some(Duration::from_millis(millis)))
-    })
+            };
+            let millis = u64::try_from(millis)
+                .ok()
+                .filter(|m| *m > 0)
+                .ok_or_else(|| {
+                    Error::with_message(
+                        Errno::EINVAL,
+                        format!("timeout {millis} ms: give a positive number"),
+                    )
+                })?;
+            helpers::tcp_connect(host, service, Some(Duration::from_millis(millis)))
+        },
+    )
 }
 
 /// A listening TCP socket with SO_REUSEADDR on.
@@ -79,11 +90,17 @@ pub extern "C" fn prise_tcp_listen(
     service: *const c_char,
     backlog: c_int,
 ) -> c_int {
-    boundary("prise_tcp_listen", -1, || {
-        // SAFETY: the caller passes NUL-terminated strings or NULL.
-        let (host, service) = unsafe { (optional_str(host), required_str(service, "service")?) };
-        helpers::tcp_listen(host, service, backlog)
-    })
+    boundary(
+        "prise_tcp_listen",
+        || format!("{}, {}, {backlog}", trace::text(host), trace::text(service)),
+        -1,
+        || {
+            // SAFETY: the caller passes NUL-terminated strings or NULL.
+            let (host, service) =
+                unsafe { (optional_str(host), required_str(service, "service")?) };
+            helpers::tcp_listen(host, service, backlog)
+        },
+    )
 }
 
 /// A UDP socket bound to host:service (NULL host: dual-stack, as prise_tcp_listen).
@@ -92,11 +109,17 @@ pub extern "C" fn prise_tcp_listen(
 /// Ownership: the caller owns the descriptor.
 #[no_mangle]
 pub extern "C" fn prise_udp_bind(host: *const c_char, service: *const c_char) -> c_int {
-    boundary("prise_udp_bind", -1, || {
-        // SAFETY: the caller passes NUL-terminated strings or NULL.
-        let (host, service) = unsafe { (optional_str(host), required_str(service, "service")?) };
-        helpers::udp_bind(host, service)
-    })
+    boundary(
+        "prise_udp_bind",
+        || format!("{}, {}", trace::text(host), trace::text(service)),
+        -1,
+        || {
+            // SAFETY: the caller passes NUL-terminated strings or NULL.
+            let (host, service) =
+                unsafe { (optional_str(host), required_str(service, "service")?) };
+            helpers::udp_bind(host, service)
+        },
+    )
 }
 
 /// A UDP socket connected to host:service, for send/recv without addresses.
@@ -106,16 +129,21 @@ pub extern "C" fn prise_udp_bind(host: *const c_char, service: *const c_char) ->
 /// Ownership: the caller owns the descriptor.
 #[no_mangle]
 pub extern "C" fn prise_udp_connect(host: *const c_char, service: *const c_char) -> c_int {
-    boundary("prise_udp_connect", -1, || {
-        // SAFETY: the caller passes NUL-terminated strings or NULL.
-        let (host, service) = unsafe {
-            (
-                required_str(host, "host")?,
-                required_str(service, "service")?,
-            )
-        };
-        helpers::udp_connect(host, service)
-    })
+    boundary(
+        "prise_udp_connect",
+        || format!("{}, {}", trace::text(host), trace::text(service)),
+        -1,
+        || {
+            // SAFETY: the caller passes NUL-terminated strings or NULL.
+            let (host, service) = unsafe {
+                (
+                    required_str(host, "host")?,
+                    required_str(service, "service")?,
+                )
+            };
+            helpers::udp_connect(host, service)
+        },
+    )
 }
 
 /// A Unix-domain server socket at path (listening, for SOCK_STREAM).
@@ -129,11 +157,16 @@ pub extern "C" fn prise_udp_connect(host: *const c_char, service: *const c_char)
 /// and removes the file (unlink) when done.
 #[no_mangle]
 pub extern "C" fn prise_unix_listen(path: *const c_char, socktype: c_int) -> c_int {
-    boundary("prise_unix_listen", -1, || {
-        // SAFETY: the caller passes a NUL-terminated string or NULL.
-        let path = unsafe { required_str(path, "path") }?;
-        helpers::unix_listen(path, socktype)
-    })
+    boundary(
+        "prise_unix_listen",
+        || format!("{}, {}", trace::text(path), socktype_name(socktype)),
+        -1,
+        || {
+            // SAFETY: the caller passes a NUL-terminated string or NULL.
+            let path = unsafe { required_str(path, "path") }?;
+            helpers::unix_listen(path, socktype)
+        },
+    )
 }
 
 /// A Unix-domain client socket connected to path ('@' for the abstract namespace); a
@@ -143,11 +176,16 @@ pub extern "C" fn prise_unix_listen(path: *const c_char, socktype: c_int) -> c_i
 /// there, ENAMETOOLONG, EINVAL). Ownership: the caller owns the descriptor.
 #[no_mangle]
 pub extern "C" fn prise_unix_connect(path: *const c_char, socktype: c_int) -> c_int {
-    boundary("prise_unix_connect", -1, || {
-        // SAFETY: the caller passes a NUL-terminated string or NULL.
-        let path = unsafe { required_str(path, "path") }?;
-        helpers::unix_connect(path, socktype)
-    })
+    boundary(
+        "prise_unix_connect",
+        || format!("{}, {}", trace::text(path), socktype_name(socktype)),
+        -1,
+        || {
+            // SAFETY: the caller passes a NUL-terminated string or NULL.
+            let path = unsafe { required_str(path, "path") }?;
+            helpers::unix_connect(path, socktype)
+        },
+    )
 }
 
 /// Reads one line: up to and including '\n', or n-1 bytes, or to end of file; then
@@ -158,14 +196,19 @@ pub extern "C" fn prise_unix_connect(path: *const c_char, socktype: c_int) -> c_
 /// NUL (0 at end of file), or -1 with errno (EAGAIN on timeout, ECONNRESET, EINVAL).
 #[no_mangle]
 pub extern "C" fn prise_read_line(fd: c_int, buf: *mut c_char, n: size_t) -> ssize_t {
-    boundary("prise_read_line", -1, || {
-        if buf.is_null() {
-            return Err(Error::with_message(Errno::EINVAL, "buf is NULL"));
-        }
-        // SAFETY: the caller passes buf valid for n bytes.
-        let buf = unsafe { out_bytes(buf.cast(), n, "buf") }?;
-        helpers::read_line(fd, buf).map(|n| n as ssize_t)
-    })
+    boundary(
+        "prise_read_line",
+        || format!("{fd}, {}", trace::buffer(buf as *const _, n)),
+        -1,
+        || {
+            if buf.is_null() {
+                return Err(Error::with_message(Errno::EINVAL, "buf is NULL"));
+            }
+            // SAFETY: the caller passes buf valid for n bytes.
+            let buf = unsafe { out_bytes(buf.cast(), n, "buf") }?;
+            helpers::read_line(fd, buf).map(|n| n as ssize_t)
+        },
+    )
 }
 
 /// Sets both the receive and the send timeout of a socket (SO_RCVTIMEO, SO_SNDTIMEO).
@@ -175,9 +218,12 @@ pub extern "C" fn prise_read_line(fd: c_int, buf: *mut c_char, n: size_t) -> ssi
 /// EBADF, ENOTSOCK).
 #[no_mangle]
 pub extern "C" fn prise_set_timeout(fd: c_int, millis: c_int) -> c_int {
-    boundary("prise_set_timeout", -1, || {
-        helpers::set_timeout(fd, millis).map(|()| 0)
-    })
+    boundary(
+        "prise_set_timeout",
+        || format!("{fd}, {millis}"),
+        -1,
+        || helpers::set_timeout(fd, millis).map(|()| 0),
+    )
 }
 
 /// Writes an address as text: "127.0.0.1:80", "[::1]:80", "[fe80::1%eth0]:80",
@@ -193,31 +239,42 @@ pub extern "C" fn prise_addr_format(
     buf: *mut c_char,
     n: size_t,
 ) -> c_int {
-    boundary("prise_addr_format", -1, || {
-        // SAFETY: the caller passes addr valid for len bytes, or NULL.
-        let addr = unsafe { in_sockaddr(addr, len) }?;
-        if buf.is_null() {
-            return Err(Error::with_message(Errno::EINVAL, "buf is NULL"));
-        }
-        // SAFETY: the caller passes buf valid for n bytes.
-        let out = unsafe { out_bytes(buf.cast(), n, "buf") }?;
-        let text = addr.to_string();
-        if text.len() >= out.len() {
-            if let Some(first) = out.first_mut() {
-                *first = 0;
+    boundary(
+        "prise_addr_format",
+        || {
+            format!(
+                "{}, {}",
+                trace::addr(addr, len),
+                trace::buffer(buf as *const _, n)
+            )
+        },
+        -1,
+        || {
+            // SAFETY: the caller passes addr valid for len bytes, or NULL.
+            let addr = unsafe { in_sockaddr(addr, len) }?;
+            if buf.is_null() {
+                return Err(Error::with_message(Errno::EINVAL, "buf is NULL"));
             }
-            return Err(Error::with_message(
-                Errno::ENOSPC,
-                format!(
-                    "address text \"{text}\" needs {} bytes, buf has {n}",
-                    text.len() + 1
-                ),
-            ));
-        }
-        out[..text.len()].copy_from_slice(text.as_bytes());
-        out[text.len()] = 0;
-        Ok(text.len() as c_int)
-    })
+            // SAFETY: the caller passes buf valid for n bytes.
+            let out = unsafe { out_bytes(buf.cast(), n, "buf") }?;
+            let text = addr.to_string();
+            if text.len() >= out.len() {
+                if let Some(first) = out.first_mut() {
+                    *first = 0;
+                }
+                return Err(Error::with_message(
+                    Errno::ENOSPC,
+                    format!(
+                        "address text \"{text}\" needs {} bytes, buf has {n}",
+                        text.len() + 1
+                    ),
+                ));
+            }
+            out[..text.len()].copy_from_slice(text.as_bytes());
+            out[text.len()] = 0;
+            Ok(text.len() as c_int)
+        },
+    )
 }
 
 /// Sends descriptor fd over the Unix stream socket sock (SCM_RIGHTS, with one byte).
@@ -226,9 +283,12 @@ pub extern "C" fn prise_addr_format(
 /// keeps fd; the receiver gets its own copy.
 #[no_mangle]
 pub extern "C" fn prise_send_fd(sock: c_int, fd: c_int) -> c_int {
-    boundary("prise_send_fd", -1, || {
-        helpers::send_fd(sock, fd).map(|()| 0)
-    })
+    boundary(
+        "prise_send_fd",
+        || format!("{sock}, {fd}"),
+        -1,
+        || helpers::send_fd(sock, fd).map(|()| 0),
+    )
 }
 
 /// Receives a descriptor sent with prise_send_fd on the Unix stream socket sock.
@@ -238,7 +298,12 @@ pub extern "C" fn prise_send_fd(sock: c_int, fd: c_int) -> c_int {
 /// Ownership: the caller owns the new descriptor.
 #[no_mangle]
 pub extern "C" fn prise_recv_fd(sock: c_int) -> c_int {
-    boundary("prise_recv_fd", -1, || helpers::recv_fd(sock))
+    boundary(
+        "prise_recv_fd",
+        || format!("{sock}"),
+        -1,
+        || helpers::recv_fd(sock),
+    )
 }
 
 /// The process id, user id and group id of the peer of a Unix socket (SO_PEERCRED).
@@ -252,22 +317,27 @@ pub extern "C" fn prise_peer_cred(
     uid: *mut uid_t,
     gid: *mut gid_t,
 ) -> c_int {
-    boundary("prise_peer_cred", -1, || {
-        let (p, u, g) = helpers::peer_cred(sock)?;
-        // SAFETY: each pointer is NULL or the caller's.
-        unsafe {
-            if let Some(pid) = pid.as_mut() {
-                *pid = p;
+    boundary(
+        "prise_peer_cred",
+        || format!("{sock}"),
+        -1,
+        || {
+            let (p, u, g) = helpers::peer_cred(sock)?;
+            // SAFETY: each pointer is NULL or the caller's.
+            unsafe {
+                if let Some(pid) = pid.as_mut() {
+                    *pid = p;
+                }
+                if let Some(uid) = uid.as_mut() {
+                    *uid = u;
+                }
+                if let Some(gid) = gid.as_mut() {
+                    *gid = g;
+                }
             }
-            if let Some(uid) = uid.as_mut() {
-                *uid = u;
-            }
-            if let Some(gid) = gid.as_mut() {
-                *gid = g;
-            }
-        }
-        Ok(0)
-    })
+            Ok(0)
+        },
+    )
 }
 
 /// The C handler of a server: the client's descriptor and the caller's context.
@@ -302,11 +372,16 @@ pub extern "C" fn prise_serve_fork(
     handler: PriseHandler,
     ctx: *mut c_void,
 ) -> c_int {
-    boundary("prise_serve_fork", -1, || {
-        let handler = required_handler(handler)?;
-        let ctx = Context(ctx);
-        serve::serve_fork(listen_fd, &move |conn| handler(conn, ctx.0)).map(|()| 0)
-    })
+    boundary(
+        "prise_serve_fork",
+        || format!("{listen_fd}"),
+        -1,
+        || {
+            let handler = required_handler(handler)?;
+            let ctx = Context(ctx);
+            serve::serve_fork(listen_fd, &move |conn| handler(conn, ctx.0)).map(|()| 0)
+        },
+    )
 }
 
 /// Serves clients with a thread each: accepts on listen_fd and runs handler(conn_fd,
@@ -324,16 +399,21 @@ pub extern "C" fn prise_serve_threads(
     handler: PriseHandler,
     ctx: *mut c_void,
 ) -> c_int {
-    boundary("prise_serve_threads", -1, || {
-        let handler = required_handler(handler)?;
-        let ctx = Context(ctx);
-        serve::serve_threads(
-            listen_fd,
-            Arc::new(move |conn| {
-                let ctx = ctx;
-                handler(conn, ctx.0);
-            }),
-        )
-        .map(|()| 0)
-    })
+    boundary(
+        "prise_serve_threads",
+        || format!("{listen_fd}"),
+        -1,
+        || {
+            let handler = required_handler(handler)?;
+            let ctx = Context(ctx);
+            serve::serve_threads(
+                listen_fd,
+                Arc::new(move |conn| {
+                    let ctx = ctx;
+                    handler(conn, ctx.0);
+                }),
+            )
+            .map(|()| 0)
+        },
+    )
 }

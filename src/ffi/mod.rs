@@ -15,6 +15,7 @@ use nix::errno::Errno;
 
 use crate::addr::SockAddr;
 use crate::error::{record, Error, Result};
+use trace::TraceValue;
 
 // Declared in the order of the header's sections.
 pub mod info;
@@ -22,18 +23,26 @@ pub mod primitives;
 pub mod resolution;
 pub mod helpers;
 pub mod course;
+pub(crate) mod trace;
 
 /// Runs an exported function's body: its value on success; on failure (an `Err` or a
 /// panic) the failure is recorded (errno + last error) and `on_error` decides the
-/// return value. Success costs nothing beyond the body.
+/// return value. `args` describes the arguments for PRISE_TRACE and runs only when
+/// tracing. Success costs nothing beyond the body and one relaxed load.
 #[inline(always)]
-pub(crate) fn boundary_with<T>(
+pub(crate) fn boundary_with<T: TraceValue>(
     function: &'static str,
+    args: impl FnOnce() -> String,
     on_error: impl FnOnce(&Error) -> T,
     body: impl FnOnce() -> Result<T>,
 ) -> T {
     let error = match panic::catch_unwind(AssertUnwindSafe(body)) {
-        Ok(Ok(value)) => return value,
+        Ok(Ok(value)) => {
+            if trace::enabled() {
+                trace::emit(function, args(), &value, None);
+            }
+            return value;
+        }
         Ok(Err(error)) => error,
         Err(_) => Error::with_message(
             Errno::EIO,
@@ -42,19 +51,23 @@ pub(crate) fn boundary_with<T>(
     };
     record(&error);
     let value = on_error(&error);
-    // on_error may call into libc; errno must still be the failure's.
+    if trace::enabled() {
+        trace::emit(function, args(), &value, Some(&error));
+    }
+    // on_error and the trace may call into libc; errno must still be the failure's.
     error.errno().set();
     value
 }
 
 /// [`boundary_with`] for the common case of one fixed error value (-1, NULL).
 #[inline(always)]
-pub(crate) fn boundary<T>(
+pub(crate) fn boundary<T: TraceValue>(
     function: &'static str,
+    args: impl FnOnce() -> String,
     failure: T,
     body: impl FnOnce() -> Result<T>,
 ) -> T {
-    boundary_with(function, |_| failure, body)
+    boundary_with(function, args, |_| failure, body)
 }
 
 fn null_argument(name: &str) -> Error {
@@ -196,7 +209,9 @@ mod tests {
 
     #[test]
     fn panics_become_errors_with_eio() {
-        let value = boundary("prise_test", -1, || -> Result<i32> { panic!("boom") });
+        let value = boundary("prise_test", String::new, -1, || -> Result<i32> {
+            panic!("boom")
+        });
         assert_eq!(value, -1);
         assert_eq!(Errno::last(), Errno::EIO);
         let text = unsafe { CStr::from_ptr(crate::error::last_message_ptr()) };

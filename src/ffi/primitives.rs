@@ -4,7 +4,8 @@ use std::ffi::{c_int, c_void};
 
 use libc::{size_t, sockaddr, socklen_t, ssize_t};
 
-use super::{boundary, check_out_sockaddr, in_bytes, in_sockaddr, out_bytes, out_sockaddr};
+use super::{boundary, check_out_sockaddr, in_bytes, in_sockaddr, out_bytes, out_sockaddr, trace};
+use crate::addr::{family_name, socktype_name};
 use crate::{io, socket};
 
 /// Creates a socket, as socket(2).
@@ -15,9 +16,18 @@ use crate::{io, socket};
 /// Ownership: the caller owns the descriptor and closes it with prise_close() or close().
 #[no_mangle]
 pub extern "C" fn prise_socket(domain: c_int, socktype: c_int, protocol: c_int) -> c_int {
-    boundary("prise_socket", -1, || {
-        socket::socket(domain, socktype, protocol)
-    })
+    boundary(
+        "prise_socket",
+        || {
+            format!(
+                "{}, {}, {protocol}",
+                family_name(domain),
+                socktype_name(socktype)
+            )
+        },
+        -1,
+        || socket::socket(domain, socktype, protocol),
+    )
 }
 
 /// Binds a socket to a local address, as bind(2).
@@ -28,11 +38,16 @@ pub extern "C" fn prise_socket(domain: c_int, socktype: c_int, protocol: c_int) 
 /// Ownership: addr is only read during the call.
 #[no_mangle]
 pub extern "C" fn prise_bind(sockfd: c_int, addr: *const sockaddr, addrlen: socklen_t) -> c_int {
-    boundary("prise_bind", -1, || {
-        // SAFETY: the caller passes addr valid for addrlen bytes, or NULL.
-        let addr = unsafe { in_sockaddr(addr, addrlen) }?;
-        socket::bind(sockfd, &addr).map(|()| 0)
-    })
+    boundary(
+        "prise_bind",
+        || format!("{sockfd}, {}", trace::addr(addr, addrlen)),
+        -1,
+        || {
+            // SAFETY: the caller passes addr valid for addrlen bytes, or NULL.
+            let addr = unsafe { in_sockaddr(addr, addrlen) }?;
+            socket::bind(sockfd, &addr).map(|()| 0)
+        },
+    )
 }
 
 /// Marks a stream socket as accepting connections, as listen(2).
@@ -40,9 +55,12 @@ pub extern "C" fn prise_bind(sockfd: c_int, addr: *const sockaddr, addrlen: sock
 /// Returns 0, or -1 with errno (EBADF, ENOTSOCK, EOPNOTSUPP for a datagram socket).
 #[no_mangle]
 pub extern "C" fn prise_listen(sockfd: c_int, backlog: c_int) -> c_int {
-    boundary("prise_listen", -1, || {
-        socket::listen(sockfd, backlog).map(|()| 0)
-    })
+    boundary(
+        "prise_listen",
+        || format!("{sockfd}, {backlog}"),
+        -1,
+        || socket::listen(sockfd, backlog).map(|()| 0),
+    )
 }
 
 /// Waits for and accepts a connection, as accept(2).
@@ -59,13 +77,18 @@ pub extern "C" fn prise_accept(
     addr: *mut sockaddr,
     addrlen: *mut socklen_t,
 ) -> c_int {
-    boundary("prise_accept", -1, || {
-        check_out_sockaddr(addr, addrlen)?;
-        let (conn, peer) = socket::accept(sockfd)?;
-        // SAFETY: checked above: addr is NULL, or addr and addrlen are the caller's.
-        unsafe { out_sockaddr(addr, addrlen, &peer) }?;
-        Ok(conn)
-    })
+    boundary(
+        "prise_accept",
+        || format!("{sockfd}"),
+        -1,
+        || {
+            check_out_sockaddr(addr, addrlen)?;
+            let (conn, peer) = socket::accept(sockfd)?;
+            // SAFETY: checked above: addr is NULL, or addr and addrlen are the caller's.
+            unsafe { out_sockaddr(addr, addrlen, &peer) }?;
+            Ok(conn)
+        },
+    )
 }
 
 /// Connects a socket to a remote address, as connect(2).
@@ -75,11 +98,16 @@ pub extern "C" fn prise_accept(
 /// Ownership: addr is only read during the call.
 #[no_mangle]
 pub extern "C" fn prise_connect(sockfd: c_int, addr: *const sockaddr, addrlen: socklen_t) -> c_int {
-    boundary("prise_connect", -1, || {
-        // SAFETY: the caller passes addr valid for addrlen bytes, or NULL.
-        let addr = unsafe { in_sockaddr(addr, addrlen) }?;
-        socket::connect(sockfd, &addr).map(|()| 0)
-    })
+    boundary(
+        "prise_connect",
+        || format!("{sockfd}, {}", trace::addr(addr, addrlen)),
+        -1,
+        || {
+            // SAFETY: the caller passes addr valid for addrlen bytes, or NULL.
+            let addr = unsafe { in_sockaddr(addr, addrlen) }?;
+            socket::connect(sockfd, &addr).map(|()| 0)
+        },
+    )
 }
 
 /// Reads up to count bytes, as read(2); works on any descriptor.
@@ -88,11 +116,16 @@ pub extern "C" fn prise_connect(sockfd: c_int, addr: *const sockaddr, addrlen: s
 /// -1 with errno (EBADF, EINTR, EAGAIN on timeout, ECONNRESET, EINVAL for a NULL buf).
 #[no_mangle]
 pub extern "C" fn prise_read(fd: c_int, buf: *mut c_void, count: size_t) -> ssize_t {
-    boundary("prise_read", -1, || {
-        // SAFETY: the caller passes buf valid for count bytes, or NULL.
-        let buf = unsafe { out_bytes(buf, count, "buf") }?;
-        socket::read(fd, buf).map(|n| n as ssize_t)
-    })
+    boundary(
+        "prise_read",
+        || format!("{fd}, {}", trace::buffer(buf, count)),
+        -1,
+        || {
+            // SAFETY: the caller passes buf valid for count bytes, or NULL.
+            let buf = unsafe { out_bytes(buf, count, "buf") }?;
+            socket::read(fd, buf).map(|n| n as ssize_t)
+        },
+    )
 }
 
 /// Writes up to count bytes, as write(2), but never raises SIGPIPE: writing to a
@@ -102,11 +135,16 @@ pub extern "C" fn prise_read(fd: c_int, buf: *mut c_void, count: size_t) -> ssiz
 /// than count), or -1 with errno (EPIPE, EBADF, EINTR, EAGAIN, …).
 #[no_mangle]
 pub extern "C" fn prise_write(fd: c_int, buf: *const c_void, count: size_t) -> ssize_t {
-    boundary("prise_write", -1, || {
-        // SAFETY: the caller passes buf valid for count bytes, or NULL.
-        let buf = unsafe { in_bytes(buf, count, "buf") }?;
-        socket::write(fd, buf).map(|n| n as ssize_t)
-    })
+    boundary(
+        "prise_write",
+        || format!("{fd}, {}", trace::buffer(buf, count)),
+        -1,
+        || {
+            // SAFETY: the caller passes buf valid for count bytes, or NULL.
+            let buf = unsafe { in_bytes(buf, count, "buf") }?;
+            socket::write(fd, buf).map(|n| n as ssize_t)
+        },
+    )
 }
 
 /// Sends on a connected socket, as send(2); MSG_NOSIGNAL is always added (no SIGPIPE).
@@ -119,11 +157,16 @@ pub extern "C" fn prise_send(
     len: size_t,
     flags: c_int,
 ) -> ssize_t {
-    boundary("prise_send", -1, || {
-        // SAFETY: the caller passes buf valid for len bytes, or NULL.
-        let buf = unsafe { in_bytes(buf, len, "buf") }?;
-        socket::send(sockfd, buf, flags).map(|n| n as ssize_t)
-    })
+    boundary(
+        "prise_send",
+        || format!("{sockfd}, {}, {flags}", trace::buffer(buf, len)),
+        -1,
+        || {
+            // SAFETY: the caller passes buf valid for len bytes, or NULL.
+            let buf = unsafe { in_bytes(buf, len, "buf") }?;
+            socket::send(sockfd, buf, flags).map(|n| n as ssize_t)
+        },
+    )
 }
 
 /// Receives from a socket, as recv(2).
@@ -137,11 +180,16 @@ pub extern "C" fn prise_recv(
     len: size_t,
     flags: c_int,
 ) -> ssize_t {
-    boundary("prise_recv", -1, || {
-        // SAFETY: the caller passes buf valid for len bytes, or NULL.
-        let buf = unsafe { out_bytes(buf, len, "buf") }?;
-        socket::recv(sockfd, buf, flags).map(|n| n as ssize_t)
-    })
+    boundary(
+        "prise_recv",
+        || format!("{sockfd}, {}, {flags}", trace::buffer(buf, len)),
+        -1,
+        || {
+            // SAFETY: the caller passes buf valid for len bytes, or NULL.
+            let buf = unsafe { out_bytes(buf, len, "buf") }?;
+            socket::recv(sockfd, buf, flags).map(|n| n as ssize_t)
+        },
+    )
 }
 
 /// Sends a datagram to an address, as sendto(2); MSG_NOSIGNAL is always added.
@@ -159,17 +207,28 @@ pub extern "C" fn prise_sendto(
     dest_addr: *const sockaddr,
     addrlen: socklen_t,
 ) -> ssize_t {
-    boundary("prise_sendto", -1, || {
-        // SAFETY: the caller passes buf valid for len bytes, or NULL.
-        let buf = unsafe { in_bytes(buf, len, "buf") }?;
-        let dest = if dest_addr.is_null() {
-            None
-        } else {
-            // SAFETY: the caller passes dest_addr valid for addrlen bytes.
-            Some(unsafe { in_sockaddr(dest_addr, addrlen) }?)
-        };
-        socket::sendto(sockfd, buf, flags, dest.as_ref()).map(|n| n as ssize_t)
-    })
+    boundary(
+        "prise_sendto",
+        || {
+            format!(
+                "{sockfd}, {}, {flags}, {}",
+                trace::buffer(buf, len),
+                trace::addr(dest_addr, addrlen)
+            )
+        },
+        -1,
+        || {
+            // SAFETY: the caller passes buf valid for len bytes, or NULL.
+            let buf = unsafe { in_bytes(buf, len, "buf") }?;
+            let dest = if dest_addr.is_null() {
+                None
+            } else {
+                // SAFETY: the caller passes dest_addr valid for addrlen bytes.
+                Some(unsafe { in_sockaddr(dest_addr, addrlen) }?)
+            };
+            socket::sendto(sockfd, buf, flags, dest.as_ref()).map(|n| n as ssize_t)
+        },
+    )
 }
 
 /// Receives a datagram and its sender's address, as recvfrom(2).
@@ -186,15 +245,20 @@ pub extern "C" fn prise_recvfrom(
     src_addr: *mut sockaddr,
     addrlen: *mut socklen_t,
 ) -> ssize_t {
-    boundary("prise_recvfrom", -1, || {
-        check_out_sockaddr(src_addr, addrlen)?;
-        // SAFETY: the caller passes buf valid for len bytes, or NULL.
-        let buf = unsafe { out_bytes(buf, len, "buf") }?;
-        let (n, from) = socket::recvfrom(sockfd, buf, flags)?;
-        // SAFETY: checked above: src_addr is NULL, or both are the caller's.
-        unsafe { out_sockaddr(src_addr, addrlen, &from) }?;
-        Ok(n as ssize_t)
-    })
+    boundary(
+        "prise_recvfrom",
+        || format!("{sockfd}, {}, {flags}", trace::buffer(buf, len)),
+        -1,
+        || {
+            check_out_sockaddr(src_addr, addrlen)?;
+            // SAFETY: the caller passes buf valid for len bytes, or NULL.
+            let buf = unsafe { out_bytes(buf, len, "buf") }?;
+            let (n, from) = socket::recvfrom(sockfd, buf, flags)?;
+            // SAFETY: checked above: src_addr is NULL, or both are the caller's.
+            unsafe { out_sockaddr(src_addr, addrlen, &from) }?;
+            Ok(n as ssize_t)
+        },
+    )
 }
 
 /// Shuts down part of a full-duplex connection, as shutdown(2).
@@ -202,9 +266,12 @@ pub extern "C" fn prise_recvfrom(
 /// how: SHUT_RD, SHUT_WR or SHUT_RDWR. Returns 0, or -1 with errno (ENOTCONN, EBADF, EINVAL).
 #[no_mangle]
 pub extern "C" fn prise_shutdown(sockfd: c_int, how: c_int) -> c_int {
-    boundary("prise_shutdown", -1, || {
-        socket::shutdown(sockfd, how).map(|()| 0)
-    })
+    boundary(
+        "prise_shutdown",
+        || format!("{sockfd}, {how}"),
+        -1,
+        || socket::shutdown(sockfd, how).map(|()| 0),
+    )
 }
 
 /// Closes a descriptor, as close(2). Not retried on EINTR (Linux has closed it).
@@ -213,7 +280,12 @@ pub extern "C" fn prise_shutdown(sockfd: c_int, how: c_int) -> c_int {
 /// Ownership: the descriptor is released even when -1 is returned with EINTR or EIO.
 #[no_mangle]
 pub extern "C" fn prise_close(fd: c_int) -> c_int {
-    boundary("prise_close", -1, || socket::close(fd).map(|()| 0))
+    boundary(
+        "prise_close",
+        || format!("{fd}"),
+        -1,
+        || socket::close(fd).map(|()| 0),
+    )
 }
 
 /// The local address of a socket, as getsockname(2).
@@ -226,16 +298,21 @@ pub extern "C" fn prise_getsockname(
     addr: *mut sockaddr,
     addrlen: *mut socklen_t,
 ) -> c_int {
-    boundary("prise_getsockname", -1, || {
-        if addr.is_null() {
-            return Err(super::null_argument("addr"));
-        }
-        check_out_sockaddr(addr, addrlen)?;
-        let local = socket::getsockname(sockfd)?;
-        // SAFETY: both pointers are non-NULL and the caller's.
-        unsafe { out_sockaddr(addr, addrlen, &local) }?;
-        Ok(0)
-    })
+    boundary(
+        "prise_getsockname",
+        || format!("{sockfd}"),
+        -1,
+        || {
+            if addr.is_null() {
+                return Err(super::null_argument("addr"));
+            }
+            check_out_sockaddr(addr, addrlen)?;
+            let local = socket::getsockname(sockfd)?;
+            // SAFETY: both pointers are non-NULL and the caller's.
+            unsafe { out_sockaddr(addr, addrlen, &local) }?;
+            Ok(0)
+        },
+    )
 }
 
 /// The peer's address of a connected socket, as getpeername(2).
@@ -248,16 +325,21 @@ pub extern "C" fn prise_getpeername(
     addr: *mut sockaddr,
     addrlen: *mut socklen_t,
 ) -> c_int {
-    boundary("prise_getpeername", -1, || {
-        if addr.is_null() {
-            return Err(super::null_argument("addr"));
-        }
-        check_out_sockaddr(addr, addrlen)?;
-        let peer = socket::getpeername(sockfd)?;
-        // SAFETY: both pointers are non-NULL and the caller's.
-        unsafe { out_sockaddr(addr, addrlen, &peer) }?;
-        Ok(0)
-    })
+    boundary(
+        "prise_getpeername",
+        || format!("{sockfd}"),
+        -1,
+        || {
+            if addr.is_null() {
+                return Err(super::null_argument("addr"));
+            }
+            check_out_sockaddr(addr, addrlen)?;
+            let peer = socket::getpeername(sockfd)?;
+            // SAFETY: both pointers are non-NULL and the caller's.
+            unsafe { out_sockaddr(addr, addrlen, &peer) }?;
+            Ok(0)
+        },
+    )
 }
 
 /// Sets a socket option, as setsockopt(2).
@@ -272,11 +354,21 @@ pub extern "C" fn prise_setsockopt(
     optval: *const c_void,
     optlen: socklen_t,
 ) -> c_int {
-    boundary("prise_setsockopt", -1, || {
-        // SAFETY: the caller passes optval valid for optlen bytes, or NULL.
-        let value = unsafe { in_bytes(optval, optlen as usize, "optval") }?;
-        socket::setsockopt(sockfd, level, optname, value).map(|()| 0)
-    })
+    boundary(
+        "prise_setsockopt",
+        || {
+            format!(
+                "{sockfd}, {level}, {optname}, {}",
+                trace::buffer(optval, optlen as usize)
+            )
+        },
+        -1,
+        || {
+            // SAFETY: the caller passes optval valid for optlen bytes, or NULL.
+            let value = unsafe { in_bytes(optval, optlen as usize, "optval") }?;
+            socket::setsockopt(sockfd, level, optname, value).map(|()| 0)
+        },
+    )
 }
 
 /// Reads a socket option, as getsockopt(2).
@@ -292,17 +384,22 @@ pub extern "C" fn prise_getsockopt(
     optval: *mut c_void,
     optlen: *mut socklen_t,
 ) -> c_int {
-    boundary("prise_getsockopt", -1, || {
-        if optlen.is_null() {
-            return Err(super::null_argument("optlen"));
-        }
-        // SAFETY: optlen is non-NULL; optval is valid for *optlen bytes, or NULL.
-        let value = unsafe { out_bytes(optval, *optlen as usize, "optval") }?;
-        let written = socket::getsockopt(sockfd, level, optname, value)?;
-        // SAFETY: optlen is non-NULL and the caller's.
-        unsafe { *optlen = written as socklen_t };
-        Ok(0)
-    })
+    boundary(
+        "prise_getsockopt",
+        || format!("{sockfd}, {level}, {optname}"),
+        -1,
+        || {
+            if optlen.is_null() {
+                return Err(super::null_argument("optlen"));
+            }
+            // SAFETY: optlen is non-NULL; optval is valid for *optlen bytes, or NULL.
+            let value = unsafe { out_bytes(optval, *optlen as usize, "optval") }?;
+            let written = socket::getsockopt(sockfd, level, optname, value)?;
+            // SAFETY: optlen is non-NULL and the caller's.
+            unsafe { *optlen = written as socklen_t };
+            Ok(0)
+        },
+    )
 }
 
 /// Reads exactly n bytes, looping over short reads and EINTR (UNP's readn).
@@ -312,11 +409,16 @@ pub extern "C" fn prise_getsockopt(
 /// after a failure the bytes already read are in buf and the message says how many.
 #[no_mangle]
 pub extern "C" fn prise_read_full(fd: c_int, buf: *mut c_void, n: size_t) -> ssize_t {
-    boundary("prise_read_full", -1, || {
-        // SAFETY: the caller passes buf valid for n bytes, or NULL.
-        let buf = unsafe { out_bytes(buf, n, "buf") }?;
-        io::read_full(fd, buf).map(|n| n as ssize_t)
-    })
+    boundary(
+        "prise_read_full",
+        || format!("{fd}, {}", trace::buffer(buf, n)),
+        -1,
+        || {
+            // SAFETY: the caller passes buf valid for n bytes, or NULL.
+            let buf = unsafe { out_bytes(buf, n, "buf") }?;
+            io::read_full(fd, buf).map(|n| n as ssize_t)
+        },
+    )
 }
 
 /// Writes all n bytes, looping over short writes and EINTR (UNP's writen); never raises
@@ -326,9 +428,14 @@ pub extern "C" fn prise_read_full(fd: c_int, buf: *mut c_void, n: size_t) -> ssi
 /// the message says how many bytes had been written.
 #[no_mangle]
 pub extern "C" fn prise_write_all(fd: c_int, buf: *const c_void, n: size_t) -> ssize_t {
-    boundary("prise_write_all", -1, || {
-        // SAFETY: the caller passes buf valid for n bytes, or NULL.
-        let buf = unsafe { in_bytes(buf, n, "buf") }?;
-        io::write_all(fd, buf).map(|n| n as ssize_t)
-    })
+    boundary(
+        "prise_write_all",
+        || format!("{fd}, {}", trace::buffer(buf, n)),
+        -1,
+        || {
+            // SAFETY: the caller passes buf valid for n bytes, or NULL.
+            let buf = unsafe { in_bytes(buf, n, "buf") }?;
+            io::write_all(fd, buf).map(|n| n as ssize_t)
+        },
+    )
 }

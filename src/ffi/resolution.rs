@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 use libc::{addrinfo, hostent, size_t, sockaddr, socklen_t};
 use nix::errno::Errno;
 
-use super::{boundary, boundary_with, in_sockaddr, optional_str, out_bytes, required_str};
+use super::{boundary, boundary_with, in_sockaddr, optional_str, out_bytes, required_str, trace};
 use crate::error::Error;
 use crate::resolve::{self, Hints};
 
@@ -35,36 +35,46 @@ pub extern "C" fn prise_getaddrinfo(
     hints: *const addrinfo,
     res: *mut *mut addrinfo,
 ) -> c_int {
-    boundary_with("prise_getaddrinfo", gai_code, || {
-        if res.is_null() {
-            return Err(Error::with_message(Errno::EINVAL, "res is NULL"));
-        }
-        // SAFETY: the caller passes NUL-terminated strings or NULL.
-        let (node, service) = unsafe { (optional_str(node), optional_str(service)) };
-        // SAFETY: hints is NULL or points to an addrinfo.
-        let hints = unsafe { hints.as_ref() }.map_or_else(Hints::default, |h| Hints {
-            family: h.ai_family,
-            socktype: h.ai_socktype,
-            protocol: h.ai_protocol,
-            flags: h.ai_flags,
-        });
-        let list = resolve::getaddrinfo(node, service, &hints)?;
-        // SAFETY: res is non-NULL.
-        unsafe { *res = list.into_raw() };
-        Ok(0)
-    })
+    boundary_with(
+        "prise_getaddrinfo",
+        || format!("{}, {}", trace::text(node), trace::text(service)),
+        gai_code,
+        || {
+            if res.is_null() {
+                return Err(Error::with_message(Errno::EINVAL, "res is NULL"));
+            }
+            // SAFETY: the caller passes NUL-terminated strings or NULL.
+            let (node, service) = unsafe { (optional_str(node), optional_str(service)) };
+            // SAFETY: hints is NULL or points to an addrinfo.
+            let hints = unsafe { hints.as_ref() }.map_or_else(Hints::default, |h| Hints {
+                family: h.ai_family,
+                socktype: h.ai_socktype,
+                protocol: h.ai_protocol,
+                flags: h.ai_flags,
+            });
+            let list = resolve::getaddrinfo(node, service, &hints)?;
+            // SAFETY: res is non-NULL.
+            unsafe { *res = list.into_raw() };
+            Ok(0)
+        },
+    )
 }
 
 /// Frees a list from prise_getaddrinfo() or getAddrInfo(); NULL is allowed and ignored.
 #[no_mangle]
 pub extern "C" fn prise_freeaddrinfo(res: *mut addrinfo) {
-    boundary("prise_freeaddrinfo", (), || {
-        if !res.is_null() {
-            // SAFETY: the list came from libc's getaddrinfo and is the caller's to free.
-            unsafe { libc::freeaddrinfo(res) };
-        }
-        Ok(())
-    })
+    boundary(
+        "prise_freeaddrinfo",
+        || trace::buffer(res as *const _, 0),
+        (),
+        || {
+            if !res.is_null() {
+                // SAFETY: the list came from libc's getaddrinfo and is the caller's to free.
+                unsafe { libc::freeaddrinfo(res) };
+            }
+            Ok(())
+        },
+    )
 }
 
 /// Translates an address into a host and service name, as getnameinfo(3).
@@ -83,14 +93,19 @@ pub extern "C" fn prise_getnameinfo(
     servlen: socklen_t,
     flags: c_int,
 ) -> c_int {
-    boundary_with("prise_getnameinfo", gai_code, || {
-        // SAFETY: the caller passes addr valid for addrlen bytes, or NULL.
-        let addr = unsafe { in_sockaddr(addr, addrlen) }?;
-        // SAFETY: host and serv are NULL or valid for their lengths.
-        let host = unsafe { out_bytes(host.cast(), hostlen as size_t, "host") }?;
-        let serv = unsafe { out_bytes(serv.cast(), servlen as size_t, "serv") }?;
-        resolve::getnameinfo(&addr, host, serv, flags).map(|()| 0)
-    })
+    boundary_with(
+        "prise_getnameinfo",
+        || format!("{}, {flags}", trace::addr(addr, addrlen)),
+        gai_code,
+        || {
+            // SAFETY: the caller passes addr valid for addrlen bytes, or NULL.
+            let addr = unsafe { in_sockaddr(addr, addrlen) }?;
+            // SAFETY: host and serv are NULL or valid for their lengths.
+            let host = unsafe { out_bytes(host.cast(), hostlen as size_t, "host") }?;
+            let serv = unsafe { out_bytes(serv.cast(), servlen as size_t, "serv") }?;
+            resolve::getnameinfo(&addr, host, serv, flags).map(|()| 0)
+        },
+    )
 }
 
 /// The per-thread storage behind prise_gethostbyname's result.
@@ -151,10 +166,15 @@ thread_local! {
 /// prise_gethostbyname() call on the same thread; do not free it.
 #[no_mangle]
 pub extern "C" fn prise_gethostbyname(name: *const c_char) -> *mut hostent {
-    boundary("prise_gethostbyname", std::ptr::null_mut(), || {
-        // SAFETY: the caller passes a NUL-terminated string or NULL.
-        let name = unsafe { required_str(name, "name") }?;
-        let (canonical, addresses) = resolve::host_ipv4(name)?;
-        Ok(HOST.with(|storage| storage.borrow_mut().fill(canonical, &addresses)))
-    })
+    boundary(
+        "prise_gethostbyname",
+        || trace::text(name),
+        std::ptr::null_mut(),
+        || {
+            // SAFETY: the caller passes a NUL-terminated string or NULL.
+            let name = unsafe { required_str(name, "name") }?;
+            let (canonical, addresses) = resolve::host_ipv4(name)?;
+            Ok(HOST.with(|storage| storage.borrow_mut().fill(canonical, &addresses)))
+        },
+    )
 }
