@@ -155,7 +155,7 @@ impl Drop for Process {
     }
 }
 
-fn wait_bounded(child: &mut Child, limit: Duration) -> ExitStatus {
+pub fn wait_bounded(child: &mut Child, limit: Duration) -> ExitStatus {
     let deadline = Instant::now() + limit;
     loop {
         if let Some(status) = child.try_wait().expect("wait works") {
