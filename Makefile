@@ -25,7 +25,7 @@ EXAMPLES     := $(patsubst c-examples/%.c,build/examples/%,$(EXAMPLE_SRCS))
 EXAMPLE_FLAGS = $(CFLAGS) $(WARN) -Iinclude -Ic-examples
 EXAMPLE_LINK  = -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -lprise -lpthread
 
-.PHONY: all lib header examples test demo bench install uninstall clean check-rust check-header
+.PHONY: all lib header examples test demo bench install uninstall clean check-rust python-test
 
 all: header lib examples
 
@@ -48,9 +48,19 @@ build/examples/%: c-examples/%.c include/prise.h include/helperSO.h include/wrso
 $(LIBDIR)/libprise.so: lib
 
 # The header is not regenerated here: a test fails when the committed one is stale.
+# pytest runs last: its closing line ("N passed") is the run's summary.
 test: lib examples check-rust
-	$(CARGO) test --release
-	@echo "make test: all passed"
+	$(CARGO) test --release --lib --tests
+	$(MAKE) --no-print-directory python-test
+
+# pytest lives in a virtual environment of the project's own, installed when missing.
+PYVENV := python/.venv
+$(PYVENV)/bin/pytest:
+	$(PYTHON) -m venv $(PYVENV)
+	$(PYVENV)/bin/pip install --quiet pytest
+
+python-test: lib examples $(PYVENV)/bin/pytest
+	PRISE_LIBRARY=$(abspath $(LIBDIR))/libprise.so $(PYVENV)/bin/python -m pytest -q python/tests
 
 check-rust:
 	$(CARGO) fmt --check
@@ -78,4 +88,4 @@ uninstall:
 
 clean:
 	$(CARGO) clean
-	rm -rf build
+	rm -rf build $(PYVENV)
