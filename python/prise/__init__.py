@@ -176,6 +176,7 @@ class Socket:
         self._call(lib.prise_bind, self._live(), raw, size)
 
     def listen(self, backlog=128):
+        """Accepts connections from now on, with up to backlog waiting."""
         self._call(lib.prise_listen, self._live(), backlog)
 
     def accept(self):
@@ -187,6 +188,7 @@ class Socket:
         return conn, from_sockaddr(raw.raw[:size.value])
 
     def connect(self, address):
+        """Connects to address (bounded by settimeout when one is set)."""
         raw, size = self._sockaddr(address)
         self._call(lib.prise_connect, self._live(), raw, size)
 
@@ -214,6 +216,7 @@ class Socket:
         return self._call(lib.prise_recv, self._live(), pointer, size, flags)
 
     def sendto(self, data, address, flags=0):
+        """Sends a datagram to address; returns the count sent."""
         pointer, size = _buffer_in(data)
         raw, raw_size = self._sockaddr(address)
         return self._call(lib.prise_sendto, self._live(), pointer, size, flags, raw, raw_size)
@@ -230,6 +233,7 @@ class Socket:
         return buffer.raw[:n], from_sockaddr(raw.raw[:size.value])
 
     def shutdown(self, how):
+        """Shuts down reading (SHUT_RD), writing (SHUT_WR) or both (SHUT_RDWR)."""
         self._call(lib.prise_shutdown, self._live(), how)
 
     def _name(self, function):
@@ -239,9 +243,11 @@ class Socket:
         return from_sockaddr(raw.raw[:size.value])
 
     def getsockname(self):
+        """The local address."""
         return self._name(lib.prise_getsockname)
 
     def getpeername(self):
+        """The peer's address (OSError ENOTCONN when not connected)."""
         return self._name(lib.prise_getpeername)
 
     def settimeout(self, seconds):
@@ -256,6 +262,7 @@ class Socket:
         self._timeout = seconds
 
     def gettimeout(self):
+        """The timeout in seconds, or None."""
         return self._timeout
 
     def setsockopt(self, level, option, value):
