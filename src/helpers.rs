@@ -96,7 +96,18 @@ fn try_each(
 
 /// Connects a TCP socket to host:service, trying every address (IPv6 and IPv4) in order.
 pub fn tcp_connect(host: &CStr, service: &CStr, timeout: Option<Duration>) -> Result<RawFd> {
-    let list = resolve_for(Some(host), service, libc::SOCK_STREAM, false)?;
+    connect_first(host, service, libc::SOCK_STREAM, timeout)
+}
+
+/// A socket of `socktype` connected to the first address of host:service that answers;
+/// each attempt bounded by `timeout` when given.
+fn connect_first(
+    host: &CStr,
+    service: &CStr,
+    socktype: libc::c_int,
+    timeout: Option<Duration>,
+) -> Result<RawFd> {
+    let list = resolve_for(Some(host), service, socktype, false)?;
     let target = Target {
         host: Some(host),
         service: Some(service),
@@ -239,20 +250,7 @@ pub fn udp_bind(host: Option<&CStr>, service: &CStr) -> Result<RawFd> {
 
 /// A UDP socket connected to host:service (the first address that works).
 pub fn udp_connect(host: &CStr, service: &CStr) -> Result<RawFd> {
-    let list = resolve_for(Some(host), service, libc::SOCK_DGRAM, false)?;
-    let target = Target {
-        host: Some(host),
-        service: Some(service),
-    };
-    try_each(&list, "connect to", &target, |entry| {
-        let fd = Guard(Some(socket::socket(
-            entry.family,
-            entry.socktype,
-            entry.protocol,
-        )?));
-        socket::connect(fd.0.unwrap(), &entry.addr)?;
-        Ok(fd.take())
-    })
+    connect_first(host, service, libc::SOCK_DGRAM, None)
 }
 
 fn check_unix_type(socktype: libc::c_int) -> Result<()> {

@@ -288,6 +288,23 @@ pub extern "C" fn prise_close(fd: c_int) -> c_int {
     )
 }
 
+/// getsockname/getpeername into the caller's addr/addrlen, both required.
+fn socket_name(
+    sockfd: c_int,
+    addr: *mut sockaddr,
+    addrlen: *mut socklen_t,
+    name: fn(c_int) -> crate::Result<crate::SockAddr>,
+) -> crate::Result<c_int> {
+    if addr.is_null() {
+        return Err(super::null_argument("addr"));
+    }
+    check_out_sockaddr(addr, addrlen)?;
+    let value = name(sockfd)?;
+    // SAFETY: both pointers are non-NULL and the caller's.
+    unsafe { out_sockaddr(addr, addrlen, &value) }?;
+    Ok(0)
+}
+
 /// The local address of a socket, as getsockname(2).
 ///
 /// addr and addrlen must not be NULL; *addrlen is the room at addr on entry and the
@@ -302,16 +319,7 @@ pub extern "C" fn prise_getsockname(
         "prise_getsockname",
         || format!("{sockfd}"),
         -1,
-        || {
-            if addr.is_null() {
-                return Err(super::null_argument("addr"));
-            }
-            check_out_sockaddr(addr, addrlen)?;
-            let local = socket::getsockname(sockfd)?;
-            // SAFETY: both pointers are non-NULL and the caller's.
-            unsafe { out_sockaddr(addr, addrlen, &local) }?;
-            Ok(0)
-        },
+        || socket_name(sockfd, addr, addrlen, socket::getsockname),
     )
 }
 
@@ -329,16 +337,7 @@ pub extern "C" fn prise_getpeername(
         "prise_getpeername",
         || format!("{sockfd}"),
         -1,
-        || {
-            if addr.is_null() {
-                return Err(super::null_argument("addr"));
-            }
-            check_out_sockaddr(addr, addrlen)?;
-            let peer = socket::getpeername(sockfd)?;
-            // SAFETY: both pointers are non-NULL and the caller's.
-            unsafe { out_sockaddr(addr, addrlen, &peer) }?;
-            Ok(0)
-        },
+        || socket_name(sockfd, addr, addrlen, socket::getpeername),
     )
 }
 
