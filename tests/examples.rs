@@ -59,22 +59,7 @@ fn echo_client_and_forking_server_exchange_lines() {
     let (_server, port) = start_server(&server_program, &["0"]);
 
     let input = "bonjour\nhello, prise\n\nthe last line\n";
-    let mut client = Process::spawn(
-        Command::new(&client_program)
-            .args(["127.0.0.1", &port.to_string()])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped()),
-    );
-    client
-        .child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let output = client.wait(Duration::from_secs(20));
-    let stdout = expect_success("echo_client", &output);
+    let stdout = run_client(&client_program, &["127.0.0.1", &port.to_string()], input);
     assert_eq!(
         stdout, input,
         "the client ends at EOF with every line echoed"
