@@ -70,16 +70,20 @@ def _resolve(host, port, family):
 
 
 def _buffer_out(buffer, nbytes):
-    """A ctypes view of a writable buffer (bytearray, memoryview, array): no copy."""
-    view = memoryview(buffer)
-    if view.readonly:
-        raise TypeError("recv_into needs a writable buffer, not a read-only one")
-    size = view.nbytes
+    """A pointer into a writable buffer (bytearray, memoryview, array) and the count to
+    fill: no copy, and no per-call ctypes array type (the hot path of recv_into)."""
+    kind = type(buffer)
+    size = (len(buffer) if kind is bytearray else
+            buffer.nbytes if kind is memoryview else memoryview(buffer).nbytes)
     if nbytes < 0 or nbytes > size:
         raise ValueError("nbytes %d does not fit the buffer of %d bytes" % (nbytes, size))
     if size == 0:
         return None, 0
-    return (ctypes.c_char * size).from_buffer(view.cast("B")), nbytes or size
+    try:
+        first = ctypes.c_char.from_buffer(buffer)
+    except TypeError:
+        raise TypeError("recv_into needs a writable buffer, not a read-only one") from None
+    return ctypes.byref(first), nbytes or size
 
 
 def _buffer_in(data):
@@ -93,9 +97,13 @@ def _buffer_in(data):
     if view.nbytes == 0:
         return None, 0
     if not view.readonly and view.contiguous:
-        return (ctypes.c_char * view.nbytes).from_buffer(view.cast("B")), view.nbytes
+        return ctypes.byref(ctypes.c_char.from_buffer(view)), view.nbytes
     copy = view.tobytes()
     return copy, len(copy)
+
+
+_fast_recv = _lib.fast_recv
+_size_t = ctypes.c_size_t
 
 
 class Socket:
@@ -157,14 +165,21 @@ class Socket:
         return "<prise.Socket fd=%d family=%d type=%d>" % (self._fd, self.family, self.type)
 
     def _call(self, function, *args):
-        """Runs a C call; EAGAIN on a socket with a timeout is Python's TimeoutError."""
+        """Runs a C call, raising its failure."""
         result = function(*args)
         if result < 0:
-            error = _error()
-            if self._timeout is not None and error.errno in (_errno.EAGAIN, _errno.EWOULDBLOCK):
-                raise TimeoutError(_errno.ETIMEDOUT, "timed out: " + error.strerror)
-            raise error
+            self._raise()
         return result
+
+    def _raise(self):
+        """Raises the last C failure; EAGAIN on a socket with a timeout is TimeoutError,
+        and a closed socket says so."""
+        error = _error()
+        if self._fd < 0:
+            raise OSError(_errno.EBADF, "the socket is closed")
+        if self._timeout is not None and error.errno in (_errno.EAGAIN, _errno.EWOULDBLOCK):
+            raise TimeoutError(_errno.ETIMEDOUT, "timed out: " + error.strerror)
+        raise error
 
     def _sockaddr(self, address):
         raw = to_sockaddr(self.family, address, _resolve)
@@ -195,25 +210,34 @@ class Socket:
     def send(self, data, flags=0):
         """Sends what the kernel takes now; returns the count (never SIGPIPE)."""
         pointer, size = _buffer_in(data)
-        return self._call(lib.prise_send, self._live(), pointer, size, flags)
+        n = _lib.fast_send(self._fd, pointer, ctypes.c_size_t(size), int(flags))
+        if n < 0:
+            self._raise()
+        return n
 
     def sendall(self, data):
         """Sends all of data in one C call (prise_write_all); returns None."""
-        pointer, size = _buffer_in(data)
-        self._call(lib.prise_write_all, self._live(), pointer, size)
+        pointer, size = (data, len(data)) if type(data) is bytes else _buffer_in(data)
+        if _lib.fast_write_all(self._fd, pointer, ctypes.c_size_t(size)) < 0:
+            self._raise()
 
     def recv(self, bufsize, flags=0):
         """Receives up to bufsize bytes; b"" when the peer has closed."""
         if bufsize < 0:
             raise ValueError("negative buffersize in recv")
         buffer = ctypes.create_string_buffer(bufsize)
-        n = self._call(lib.prise_recv, self._live(), buffer, bufsize, flags)
+        n = _lib.fast_recv(self._fd, buffer, ctypes.c_size_t(bufsize), int(flags))
+        if n < 0:
+            self._raise()
         return buffer.raw[:n]
 
     def recv_into(self, buffer, nbytes=0, flags=0):
         """Receives into a writable buffer, without a copy; returns the count."""
         pointer, size = _buffer_out(buffer, nbytes)
-        return self._call(lib.prise_recv, self._live(), pointer, size, flags)
+        n = _fast_recv(self._fd, pointer, _size_t(size), flags if type(flags) is int else int(flags))
+        if n < 0:
+            self._raise()
+        return n
 
     def sendto(self, data, address, flags=0):
         """Sends a datagram to address; returns the count sent."""

@@ -136,6 +136,15 @@ for _name, (_restype, _argtypes) in SIGNATURES.items():
     _function.restype = _restype
     _function.argtypes = _argtypes
 
+# The data path (send, sendall, recv, recv_into) calls these without argtypes: ctypes'
+# per-argument conversion costs more than the system call's own user-space work. Their
+# callers pass exactly (int fd, pointer, c_size_t length, int flags).
+fast_send = lib["prise_send"]
+fast_recv = lib["prise_recv"]
+fast_write_all = lib["prise_write_all"]
+for _function in (fast_send, fast_recv, fast_write_all):
+    _function.restype = c_ssize_t
+
 # free() for getNameInfo's malloc'ed text.
 libc = ctypes.CDLL(None, use_errno=True)
 libc.free.argtypes = [c_void_p]
