@@ -25,7 +25,7 @@ EXAMPLES     := $(patsubst c-examples/%.c,build/examples/%,$(EXAMPLE_SRCS))
 EXAMPLE_FLAGS = $(CFLAGS) $(WARN) -Iinclude -Ic-examples
 EXAMPLE_LINK  = -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -lprise -lpthread
 
-.PHONY: all lib header examples test demo bench install uninstall clean check-rust python-test
+.PHONY: all lib header examples test demo bench install uninstall clean check-rust python-test bench-smoke
 
 all: header lib examples
 
@@ -49,7 +49,7 @@ $(LIBDIR)/libprise.so: lib
 
 # The header is not regenerated here: a test fails when the committed one is stale.
 # pytest runs last: its closing line ("N passed") is the run's summary.
-test: lib examples check-rust
+test: lib examples check-rust bench-smoke
 	$(CARGO) test --release --lib --tests
 	$(MAKE) --no-print-directory python-test
 
@@ -65,6 +65,17 @@ python-test: lib examples $(PYVENV)/bin/pytest
 check-rust:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --release --all-targets -- -D warnings
+
+# Benchmarks: bench/run.py runs every measurement and writes BENCHMARKS.md.
+build/bench: bench/bench.c include/prise.h include/helperSO.h $(LIBDIR)/libprise.so
+	@mkdir -p build
+	$(CC) $(CFLAGS) $(WARN) -Iinclude -o $@ $< $(EXAMPLE_LINK)
+
+bench: lib examples build/bench
+	$(PYTHON) bench/run.py
+
+bench-smoke: lib examples build/bench
+	$(PYTHON) bench/run.py --smoke
 
 demo: lib examples
 	@sh c-examples/demo.sh build/examples

@@ -6,6 +6,7 @@
  * Each connection keeps the bytes it could not write back yet; while some are pending
  * it stops reading, so a slow reader cannot make the server buffer without bound.
  */
+#define _GNU_SOURCE /* accept4 */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -29,10 +30,9 @@ static void set_nonblocking(int fd)
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
 
-static void drop(int ep, struct conn *c)
+static void drop(struct conn *c)
 {
-    epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
-    prise_close(c->fd);
+    prise_close(c->fd); /* closing also removes it from the epoll set */
     free(c);
 }
 
@@ -51,25 +51,31 @@ static int flush(int ep, struct conn *c)
     return 0;
 }
 
-/* Reads and echoes until the socket is drained; returns -1 when the client is gone. */
+/* Reads once and echoes; epoll is level-triggered, so bytes left in the socket wake us
+ * again. Returns -1 when the client is gone. */
 static int echo(int ep, struct conn *c)
 {
-    for (;;) {
-        ssize_t n = prise_recv(c->fd, c->buf, CHUNK, 0);
-        if (n == 0)
-            return -1;
-        if (n < 0)
-            return errno == EAGAIN ? 0 : -1;
-        c->pending = (size_t)n;
-        c->offset = 0;
-        if (flush(ep, c) < 0)
-            return -1;
-        if (c->pending > 0) { /* wait until the client reads before reading more */
+    ssize_t n = prise_recv(c->fd, c->buf, CHUNK, 0);
+    if (n == 0)
+        return -1;
+    if (n < 0)
+        return errno == EAGAIN ? 0 : -1;
+    c->pending = (size_t)n;
+    c->offset = 0;
+    while (c->pending > 0) {
+        ssize_t w = prise_send(c->fd, c->buf + c->offset, c->pending, 0);
+        if (w < 0) {
+            if (errno != EAGAIN)
+                return -1;
+            /* wait until the client reads before reading more */
             struct epoll_event ev = {.events = EPOLLOUT, .data.ptr = c};
             epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
             return 0;
         }
+        c->offset += (size_t)w;
+        c->pending -= (size_t)w;
     }
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -108,7 +114,8 @@ int main(int argc, char **argv)
             struct conn *c = events[i].data.ptr;
             if (c == NULL) {
                 int fd;
-                while ((fd = prise_accept(listener, NULL, NULL)) >= 0) {
+                /* accept4 makes the connection non-blocking in the same system call. */
+                while ((fd = accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
                     struct conn *nc = malloc(sizeof *nc);
                     if (nc == NULL) {
                         prise_close(fd);
@@ -116,12 +123,11 @@ int main(int argc, char **argv)
                     }
                     nc->fd = fd;
                     nc->pending = nc->offset = 0;
-                    set_nonblocking(fd);
                     struct epoll_event cev = {.events = EPOLLIN, .data.ptr = nc};
                     epoll_ctl(ep, EPOLL_CTL_ADD, fd, &cev);
                 }
                 if (errno != EAGAIN && errno != ECONNABORTED && errno != EINTR)
-                    fprintf(stderr, "echo_epoll: %s\n", prise_last_error());
+                    perror("echo_epoll: accept4");
                 continue;
             }
             int gone = 0;
@@ -130,7 +136,7 @@ int main(int argc, char **argv)
             if (!gone && c->pending == 0 && (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
                 gone = echo(ep, c) < 0;
             if (gone)
-                drop(ep, c);
+                drop(c);
         }
     }
 }

@@ -1,0 +1,269 @@
+#!/usr/bin/env python3
+"""make bench: every benchmark side by side in one run, written to BENCHMARKS.md.
+
+Variants alternate within each round (the order rotates every round, so that no variant
+is always first or last); medians, min-max, and ratios taken round by round against the
+baseline. Transfer benchmarks run pinned to one core (taskset -c 0): across two cores an
+idle core's wake-up dominates (see shared/BENCHMARKING.md). All traffic is on loopback;
+every process started is stopped.
+
+    bench/run.py [--smoke] [--out FILE]
+--smoke runs each program once with tiny sizes (make test uses it so they cannot rot).
+"""
+
+import argparse
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, "build", "bench")
+EXAMPLES = os.path.join(ROOT, "build", "examples")
+PIN = ["taskset", "-c", "0"] if shutil.which("taskset") else []
+
+
+def measure(command, timeout=300):
+    """Runs one measuring program; returns its key=value line as a dict of floats."""
+    env = dict(os.environ)
+    env.pop("PRISE_TRACE", None)
+    out = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
+    if out.returncode != 0:
+        raise SystemExit("bench: %s failed:\n%s" % (" ".join(command), out.stderr))
+    values = {}
+    for field in out.stdout.split():
+        key, _, value = field.partition("=")
+        values[key] = float(value)
+    return values
+
+
+def rounds(variants, count):
+    """{name: [result, ...]} with the variants' order rotated every round."""
+    names = list(variants)
+    results = {name: [] for name in names}
+    for index in range(count):
+        shift = index % len(names)
+        for name in names[shift:] + names[:shift]:
+            results[name].append(measure(variants[name]))
+    return results
+
+
+def spread(values):
+    return statistics.median(values), min(values), max(values)
+
+
+def table(results, key, unit, baseline, digits=2):
+    """Markdown rows: median and min-max of `key`, and the per-round ratio to baseline."""
+    rows = ["| variant | median %s | min–max | ratio to %s (median, min–max) |" % (unit, baseline),
+            "|---|---|---|---|"]
+    ratios = {}
+    for name, runs in results.items():
+        med, lo, hi = spread([r[key] for r in runs])
+        if name == baseline:
+            ratio = "1 (baseline)"
+        else:
+            per_round = [r[key] / b[key] for r, b in zip(runs, results[baseline])]
+            ratios[name] = spread(per_round)
+            ratio = "%.3f (%.3f–%.3f)" % ratios[name]
+        rows.append("| %s | %.*f | %.*f–%.*f | %s |" % (name, digits, med, digits, lo, digits, hi, ratio))
+    return rows, ratios
+
+
+class Server:
+    """An example server on an ephemeral loopback port, killed on exit."""
+
+    def __init__(self, path, pin=()):
+        self.process = subprocess.Popen(list(pin) + [os.path.join(EXAMPLES, path), "0"], stdout=subprocess.PIPE,
+                                        text=True, start_new_session=True)
+        line = self.process.stdout.readline()
+        self.port = int(line.rsplit(":", 1)[1])
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
+
+def machine():
+    model = "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                            cwd=ROOT).stdout.strip() or "unknown"
+    return "%s, %d cores, Linux %s, Python %s, commit %s" % (
+        model, os.cpu_count() or 0, platform.release(), platform.python_version(), commit)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, one round")
+    parser.add_argument("--out", default=None, help="where to write the report")
+    args = parser.parse_args()
+    smoke = args.smoke
+    out = args.out or os.path.join(ROOT, "target" if smoke else "", "bench-smoke.md" if smoke else "BENCHMARKS.md")
+    n = 1 if smoke else 9
+    started = time.time()
+    report = ["# prise benchmarks", "",
+              "Machine: %s.  " % machine(),
+              "Command: `make bench` (`bench/run.py`), %s; %d rounds, variants alternating with "
+              "the order rotated each round; ratios are taken round by round." %
+              (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), n),
+              "Transfers run pinned to one core (`taskset -c 0`, both ends on core 0), as parity "
+              "ratios need; connection rates are given pinned and unpinned.", ""]
+    targets = []
+
+    def section(title, lines):
+        report.extend(["## " + title, ""] + lines + [""])
+        print("\n".join(["## " + title] + lines), flush=True)
+
+    # TCP bulk, 64 KiB chunks.
+    size = (8 if smoke else 512) << 20
+    bulk = rounds({v: PIN + [BENCH, "bulk", v, str(size)] for v in ("libc", "prise", "course")}, n)
+    rows, ratios = table(bulk, "seconds", "seconds", "libc", 4)
+    gbit = {v: statistics.median(r["gbit_per_s"] for r in runs) for v, runs in bulk.items()}
+    section("TCP bulk throughput, %d MiB in 64 KiB writes" % (size >> 20), rows + [
+        "", "Median Gbit/s: " + ", ".join("%s %.1f" % (v, g) for v, g in gbit.items()) + ".",
+        "libc: `write`/`read` loops; prise: `prise_write_all`/`prise_read_full`; "
+        "course: `writes`/`reads`."])
+    targets.append(("bulk: prise/libc time ratio ≤ 1.02", ratios["prise"][0], ratios["prise"][0] <= 1.02))
+
+    # TCP ping-pong.
+    trips = 200 if smoke else 20000
+    for message in (1, 100):
+        pong = rounds({v: PIN + [BENCH, "pingpong", v, str(message), str(trips)]
+                       for v in ("libc", "prise", "course")}, n)
+        rows, ratios = table(pong, "us_per_round_trip", "µs per round trip", "libc", 3)
+        section("TCP ping-pong, %d-byte messages, %d round trips" % (message, trips), rows + [
+            "", "libc: `send`/`recv`; prise: `prise_send`/`prise_recv`; course: `writes`/`reads`."])
+        targets.append(("ping-pong %d B: prise/libc ratio ≤ 1.02" % message, ratios["prise"][0],
+                        ratios["prise"][0] <= 1.02))
+
+    # UDP datagram rate.
+    datagrams = 2000 if smoke else 200000
+    udp = rounds({v: PIN + [BENCH, "udp", v, str(datagrams)] for v in ("libc", "prise")}, n)
+    rows, _ = table(udp, "seconds", "seconds to send", "libc", 4)
+    detail = ["| %s | sent %d | received %d (median) | lost %d (median) | %.0f datagrams/s sent |" % (
+        v, statistics.median(r["sent"] for r in runs), statistics.median(r["received"] for r in runs),
+        statistics.median(r["lost"] for r in runs), statistics.median(r["sent_per_s"] for r in runs))
+        for v, runs in udp.items()]
+    section("UDP, %d datagrams of 64 bytes, unpaced" % datagrams, rows + [
+        "", "| variant | sent | received | lost | rate |", "|---|---|---|---|---|"] + detail + [
+        "", "libc: `sendto`/`recvfrom`; prise: `prise_sendto`/`prise_recvfrom`. The receiver "
+        "shares the core: losses are the kernel's (RcvbufErrors), not the library's."])
+
+    # Connection rate against the example servers: pinned (server and client on core 0,
+    # the parity measurement) and unpinned (the servers may use both cores).
+    seconds = 0.2 if smoke else 2.0
+    servers = [("fork", "echo/echo_server_fork"), ("threads", "echo/echo_server_threads"),
+               ("epoll", "evented/echo_epoll")]
+    rate_rows = ["| server | pinned, 1 client thread | pinned, 4 client threads | "
+                 "unpinned, 1 client thread | unpinned, 4 client threads |",
+                 "|---|---|---|---|---|"]
+    rates = {}
+    for label, path in servers:
+        cells = []
+        for pin in (PIN, []):
+            with Server(path, pin) as server:
+                for threads in (1, 4):
+                    runs = [measure(pin + [BENCH, "connect", str(server.port), str(threads), str(seconds)])
+                            for _ in range(1 if smoke else 3)]
+                    med = statistics.median(r["per_s"] for r in runs)
+                    failed = sum(r["failed"] for r in runs)
+                    rates[(label, bool(pin), threads)] = med
+                    cells.append("%.0f%s" % (med, " (%d failed)" % failed if failed else ""))
+        rate_rows.append("| %s | %s |" % (label, " | ".join(cells)))
+    held_count = 100 if smoke else 10000
+    with Server("evented/echo_epoll") as server:
+        held = measure([BENCH, "hold", str(server.port), str(held_count)], timeout=600)
+    pinned_ratio = min(rates[("epoll", True, t)] / rates[("fork", True, t)] for t in (1, 4))
+    unpinned_ratio = min(rates[("epoll", False, t)] / rates[("fork", False, t)] for t in (1, 4))
+    section("Connection rate (connect, 1-byte echo, close), connections/s, %.1f s per measurement"
+            % seconds, rate_rows + [
+                "", "epoll/fork, the lower of 1 and 4 client threads: pinned %.2f×, unpinned %.2f× "
+                "(unpinned, the forking server spreads its children over both cores while the epoll "
+                "server is one thread)." % (pinned_ratio, unpinned_ratio),
+                "", "The epoll server held %d of %d connections open at once, and echoed a byte on "
+                "%d of them (descriptor limits raised inside the benchmark and the server)."
+                % (held["opened"], held_count, held["echoed"])])
+    targets.append(("epoll server ≥ 3× the forking server's connections/s (pinned)", pinned_ratio,
+                    pinned_ratio >= 3))
+    targets.append(("epoll server holds ≥ 10,000 connections", held["echoed"], held["echoed"] >= 10000))
+
+    # Resolution.
+    lines = []
+    for name, count in (("127.0.0.1", 1000 if smoke else 300000), ("localhost", 100 if smoke else 30000)):
+        res = rounds({v: [BENCH, "resolve", v, name, str(count)] for v in ("libc", "prise", "course")},
+                     1 if smoke else 5)
+        rows, _ = table(res, "calls_per_s", "calls/s", "libc", 0)
+        lines += ["### %s, %d calls" % (name, count), ""] + rows + [""]
+    section("Name resolution", lines + [
+        "libc: `getaddrinfo`; prise: `prise_getaddrinfo` (adds the port check and the "
+        "bracket handling); course: `getAddrInfo` (AF_INET, passive). Ratios here are rates: "
+        "above 1 is faster."])
+
+    # Instructions per call of the ABI.
+    if shutil.which("valgrind"):
+        calls = 100 if smoke else 20000
+        counts = {}
+        for variant in ("libc", "prise"):
+            totals = []
+            for count in (0, calls):
+                cg = os.path.join(ROOT, "target", "callgrind.%s.%d" % (variant, count))
+                traced = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + cg,
+                                         BENCH, "calls", variant, str(count)],
+                                        capture_output=True, text=True, timeout=600)
+                collected = [line for line in traced.stderr.splitlines() if "Collected" in line]
+                totals.append(int(collected[-1].split(":")[-1].strip()))
+                os.remove(cg)
+            counts[variant] = (totals[1] - totals[0]) / calls
+        overhead = counts["prise"] - counts["libc"]
+        section("Cost of the ABI per call (callgrind, user-space instructions)", [
+            "| call | instructions per call |", "|---|---|",
+            "| `send` of 1 byte (libc) | %.1f |" % counts["libc"],
+            "| `prise_send` of 1 byte | %.1f |" % counts["prise"],
+            "| prise's overhead | %.1f |" % overhead, "",
+            "Exact counts whatever the noise: the difference of two runs (%d calls and none) per "
+            "variant. It includes the panic boundary, the pointer checks, the `PRISE_TRACE` test "
+            "(one load and a branch when unset) and the `Result` plumbing." % calls])
+        targets.append(("ABI overhead ≤ 100 instructions per call", overhead, overhead <= 100))
+
+    # Python.
+    py = [sys.executable, os.path.join(ROOT, "bench", "py_bench.py")]
+    size = (4 if smoke else 256) << 20
+    pybulk = rounds({k: PIN + py + ["bulk", k, str(size)] for k in ("socket", "prise")}, n)
+    rows, _ = table(pybulk, "seconds", "seconds", "socket", 4)
+    throughput = {k: statistics.median(r["gbit_per_s"] for r in runs) for k, runs in pybulk.items()}
+    per_round = [b["seconds"] / p["seconds"] for p, b in zip(pybulk["prise"], pybulk["socket"])]
+    py_ratio = spread(per_round)
+    pytrips = 200 if smoke else 20000
+    pypong = rounds({k: PIN + py + ["pingpong", k, str(pytrips)] for k in ("socket", "prise")}, n)
+    prow, _ = table(pypong, "us_per_round_trip", "µs per round trip", "socket", 2)
+    section("Python: prise.Socket against socket.socket", [
+        "### bulk, %d MiB, 64 KiB `sendall`/`recv_into`" % (size >> 20), ""] + rows + [
+        "", "Throughput, prise/socket: %.3f (%.3f–%.3f); median Gbit/s socket %.1f, prise %.1f." % (
+            py_ratio + (throughput["socket"], throughput["prise"])),
+        "", "### ping-pong, 1 byte, %d round trips" % pytrips, ""] + prow)
+    targets.append(("Python bulk ≥ 0.95× socket throughput", py_ratio[0], py_ratio[0] >= 0.95))
+
+    lines = ["| target | measured | met |", "|---|---|---|"]
+    for label, value, met in targets:
+        lines.append("| %s | %.3f | %s |" % (label, value, "yes" if met else "**no**"))
+    section("Targets", lines + ["", "Total time of this run: %.0f s." % (time.time() - started)])
+    with open(out, "w") as handle:
+        handle.write("\n".join(report) + "\n")
+    print("bench: wrote %s" % out)
+
+
+if __name__ == "__main__":
+    main()
