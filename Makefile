@@ -25,7 +25,7 @@ EXAMPLES     := $(patsubst c-examples/%.c,build/examples/%,$(EXAMPLE_SRCS))
 EXAMPLE_FLAGS = $(CFLAGS) $(WARN) -Iinclude -Ic-examples
 EXAMPLE_LINK  = -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -lprise -lpthread
 
-.PHONY: all lib header examples test demo bench install uninstall clean check-rust python-test bench-smoke
+.PHONY: all lib header examples test demo bench install uninstall clean check-rust python-test bench-smoke check-memory check-sanitize
 
 all: header lib examples
 
@@ -49,7 +49,7 @@ $(LIBDIR)/libprise.so: lib
 
 # The header is not regenerated here: a test fails when the committed one is stale.
 # pytest runs last: its closing line ("N passed") is the run's summary.
-test: lib examples check-rust bench-smoke
+test: lib examples check-rust bench-smoke check-memory check-sanitize
 	$(CARGO) test --release --lib --tests
 	$(MAKE) --no-print-directory python-test
 
@@ -65,6 +65,34 @@ python-test: lib examples $(PYVENV)/bin/pytest
 check-rust:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --release --all-targets -- -D warnings
+
+# The C test programs of tests/c, built by make for the memory and sanitizer checks
+# (cargo test builds its own copies).
+C_TESTS     := primitives resolution course helpers course_style
+C_TEST_LINK  = -Iinclude -Ic-examples -Itests/c -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -lprise -lpthread
+
+build/tests/%: tests/c/%.c tests/c/check.h include/prise.h $(LIBDIR)/libprise.so
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g -std=gnu11 $(WARN) -Werror -o $@ $< $(C_TEST_LINK)
+
+build/tests-sanitize/%: tests/c/%.c tests/c/check.h include/prise.h $(LIBDIR)/libprise.so
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g -std=gnu11 $(WARN) -Werror -fsanitize=address,undefined -fno-omit-frame-pointer \
+		-fno-sanitize-recover=all -o $@ $< $(C_TEST_LINK)
+
+# valgrind memcheck over the C tests and the examples; COURSE_CALLS bounds the long loop.
+COURSE_CALLS ?= 20000
+check-memory: lib examples $(addprefix build/tests/,$(C_TESTS))
+	sh tests/check_memory.sh build/tests build/examples $(COURSE_CALLS)
+
+# AddressSanitizer and UndefinedBehaviorSanitizer over the C tests.
+check-sanitize: lib $(addprefix build/tests-sanitize/,$(C_TESTS))
+	@for t in $(C_TESTS); do \
+		ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 PRISE_QUIET=1 \
+			build/tests-sanitize/$$t $$( [ $$t = course ] && echo $(COURSE_CALLS) ) >build/tests-sanitize/$$t.out 2>&1 \
+			|| { cat build/tests-sanitize/$$t.out; echo "check-sanitize: $$t FAILED"; exit 1; }; \
+		echo "check-sanitize: $$t clean ($$(tail -n 1 build/tests-sanitize/$$t.out))"; \
+	done
 
 # Benchmarks: bench/run.py runs every measurement and writes BENCHMARKS.md.
 build/bench: bench/bench.c include/prise.h include/helperSO.h $(LIBDIR)/libprise.so

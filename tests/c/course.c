@@ -165,7 +165,7 @@ static void on_alarm(int sig)
 
 /* A signal handler without SA_RESTART interrupts reads/writes over and over: the data
  * still arrives whole (EINTR is retried). */
-static void interrupted_transfers(void)
+static void interrupted_transfers(long interval_us)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -173,8 +173,8 @@ static void interrupted_transfers(void)
     sigaction(SIGALRM, &sa, NULL);
     int sv[2];
     CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
-    struct itimerval every_ms = {{0, 1000}, {0, 1000}};
-    setitimer(ITIMER_REAL, &every_ms, NULL);
+    struct itimerval every = {{0, interval_us}, {0, interval_us}};
+    setitimer(ITIMER_REAL, &every, NULL);
     static char data[4 << 20], got[4 << 20];
     for (size_t i = 0; i < sizeof data; i++)
         data[i] = (char)(i * 13);
@@ -198,7 +198,7 @@ static void interrupted_transfers(void)
 }
 
 /* The course's helper leaks an addrinfo per call; prise's memory stays flat. */
-static void no_growth(long calls)
+static void no_growth(long calls, int check_resident)
 {
     long before = 0;
     for (long i = 0; i < calls; i++) {
@@ -216,7 +216,12 @@ static void no_growth(long calls)
     long after = resident_kib();
     printf("%ld calls each of creerSock and creerSockAddr: resident %ld KiB -> %ld KiB\n",
            calls, before, after);
-    CHECK(after - before < 512);
+#ifndef __SANITIZE_ADDRESS__ /* AddressSanitizer keeps freed memory in quarantine */
+    if (check_resident)
+        CHECK(after - before < 512);
+#else
+    (void)check_resident;
+#endif
 }
 
 int main(int argc, char **argv)
@@ -224,9 +229,15 @@ int main(int argc, char **argv)
     alarm(60);
     signal(SIGPIPE, SIG_DFL);
     long calls = argc > 1 ? atol(argv[1]) : 1000000;
+    /* The interval of the interrupting timer; slower under valgrind, where each signal
+     * costs a great deal. */
+    long interval_us = argc > 2 ? atol(argv[2]) : 1000;
+    /* "memcheck": valgrind judges the leaks itself, and its allocator grows the resident
+     * size on its own; the resident-size check is left to the plain runs. */
+    int check_resident = !(argc > 3 && strcmp(argv[3], "memcheck") == 0);
     lookups();
     sockets();
-    interrupted_transfers();
-    no_growth(calls);
+    interrupted_transfers(interval_us);
+    no_growth(calls, check_resident);
     return check_summary();
 }

@@ -82,7 +82,10 @@ static void tcp_exchange(int family)
     pid_t child = fork();
     if (child == 0) {
         alarm(20);
-        _exit(prise_write_all(client, big, BIG) == BIG ? 0 : 1);
+        int ok = prise_write_all(client, big, BIG) == BIG;
+        free(big);
+        free(back);
+        _exit(ok ? 0 : 1);
     }
     CHECK(prise_read_full(conn, back, BIG) == BIG);
     CHECK(memcmp(big, back, BIG) == 0);
@@ -205,7 +208,7 @@ static void unix_exchange(int type)
 
 static void bad_input(void)
 {
-    char buf[16];
+    char buf[16] = "0123456789abcde";
     struct sockaddr_in sin;
     socklen_t len = sizeof sin;
     memset(&sin, 0, sizeof sin);
