@@ -25,7 +25,7 @@ EXAMPLES     := $(patsubst c-examples/%.c,build/examples/%,$(EXAMPLE_SRCS))
 EXAMPLE_FLAGS = $(CFLAGS) $(WARN) -Iinclude -Ic-examples
 EXAMPLE_LINK  = -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -lprise -lpthread
 
-.PHONY: all lib header examples test demo bench install uninstall clean check-rust python-test bench-smoke check-memory check-sanitize
+.PHONY: all lib header examples test demo bench install uninstall clean check-rust python-test bench-smoke check-memory check-sanitize load load-small
 
 all: header lib examples
 
@@ -49,7 +49,7 @@ $(LIBDIR)/libprise.so: lib
 
 # The header is not regenerated here: a test fails when the committed one is stale.
 # pytest runs last: its closing line ("N passed") is the run's summary.
-test: lib examples check-rust bench-smoke check-memory check-sanitize
+test: lib examples check-rust bench-smoke check-memory check-sanitize load-small
 	$(CARGO) test --release --lib --tests
 	$(MAKE) --no-print-directory python-test
 
@@ -93,6 +93,13 @@ check-sanitize: lib $(addprefix build/tests-sanitize/,$(C_TESTS))
 			|| { cat build/tests-sanitize/$$t.out; echo "check-sanitize: $$t FAILED"; exit 1; }; \
 		echo "check-sanitize: $$t clean ($$(tail -n 1 build/tests-sanitize/$$t.out))"; \
 	done
+
+# Load: concurrent clients checking every byte of their echo; no descriptor leaked.
+load: lib examples
+	$(PYTHON) tests/load.py --clients 500 --bytes 1048576
+
+load-small: lib examples
+	$(PYTHON) tests/load.py --clients 100 --bytes 131072
 
 # Benchmarks: bench/run.py runs every measurement and writes BENCHMARKS.md.
 build/bench: bench/bench.c include/prise.h include/helperSO.h $(LIBDIR)/libprise.so

@@ -96,6 +96,12 @@ int main(int argc, char **argv)
         return 1;
     }
     set_nonblocking(listener);
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL}; /* NULL: the listener */
+    if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, listener, &ev) < 0) {
+        perror("echo_epoll: epoll");
+        return 1;
+    }
     struct sockaddr_storage local;
     socklen_t len = sizeof local;
     char text[128];
@@ -104,9 +110,6 @@ int main(int argc, char **argv)
     printf("listening on %s\n", text);
     fflush(stdout);
 
-    int ep = epoll_create1(EPOLL_CLOEXEC);
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL}; /* NULL: the listener */
-    epoll_ctl(ep, EPOLL_CTL_ADD, listener, &ev);
     struct epoll_event events[256];
     for (;;) {
         int ready = epoll_wait(ep, events, 256, -1);

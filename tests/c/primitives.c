@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 
@@ -300,6 +301,46 @@ static void bad_input(void)
     prise_close(t);
 }
 
+/* Faults: a peer that resets, and a process out of descriptors. */
+static void faults(void)
+{
+    struct sockaddr_storage server_addr;
+    socklen_t server_len;
+    int server = tcp_server(AF_INET, &server_addr, &server_len);
+    int client = prise_socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(prise_connect(client, (struct sockaddr *)&server_addr, server_len) == 0);
+    int conn = prise_accept(server, NULL, NULL);
+    /* Linger 0: close sends a reset instead of a FIN. */
+    struct linger abort_close = {1, 0};
+    CHECK(prise_setsockopt(conn, SOL_SOCKET, SO_LINGER, &abort_close, sizeof abort_close) == 0);
+    CHECK(prise_close(conn) == 0);
+    usleep(10000);
+    char buf[16];
+    CHECK_FAILS(prise_recv(client, buf, sizeof buf, 0), -1, ECONNRESET);
+    CHECK(strstr(prise_last_error(), "reset") != NULL);
+    prise_close(client);
+    prise_close(server);
+
+    /* Out of descriptors: EMFILE, reported, and everything works again once some close. */
+    struct rlimit saved, low;
+    getrlimit(RLIMIT_NOFILE, &saved);
+    low = saved;
+    low.rlim_cur = 64;
+    CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
+    int fds[64], opened = 0, last = 0;
+    while (opened < 64 && (last = prise_socket(AF_INET, SOCK_DGRAM, 0)) >= 0)
+        fds[opened++] = last;
+    CHECK(last == -1 && errno == EMFILE);
+    CHECK(strstr(prise_last_error(), "no descriptor left") != NULL);
+    CHECK_FAILS(prise_tcp_listen("127.0.0.1", "0", 1), -1, EMFILE);
+    for (int i = 0; i < opened; i++)
+        prise_close(fds[i]);
+    setrlimit(RLIMIT_NOFILE, &saved);
+    int again = prise_socket(AF_INET, SOCK_DGRAM, 0);
+    CHECK(again >= 0);
+    prise_close(again);
+}
+
 int main(void)
 {
     alarm(30);
@@ -312,5 +353,6 @@ int main(void)
     unix_exchange(SOCK_STREAM);
     unix_exchange(SOCK_DGRAM);
     bad_input();
+    faults();
     return check_summary();
 }
