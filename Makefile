@@ -25,7 +25,7 @@ EXAMPLES     := $(patsubst c-examples/%.c,build/examples/%,$(EXAMPLE_SRCS))
 EXAMPLE_FLAGS = $(CFLAGS) $(WARN) -Iinclude -Ic-examples
 EXAMPLE_LINK  = -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -lprise -lpthread
 
-.PHONY: all lib header examples test demo bench install uninstall clean check-rust python-test bench-smoke check-memory check-sanitize load load-small
+.PHONY: all lib header examples test demo bench install uninstall clean check-rust python-test bench-smoke check-memory check-sanitize load load-small fuzz
 
 all: header lib examples
 
@@ -93,6 +93,12 @@ check-sanitize: lib $(addprefix build/tests-sanitize/,$(C_TESTS))
 			|| { cat build/tests-sanitize/$$t.out; echo "check-sanitize: $$t FAILED"; exit 1; }; \
 		echo "check-sanitize: $$t clean ($$(tail -n 1 build/tests-sanitize/$$t.out))"; \
 	done
+
+# Property-based fuzzing of every string- and address-taking function (tests/fuzz.rs);
+# make test runs it for 2 s. PRISE_FUZZ_SEED=N replays a run.
+FUZZ_SECONDS ?= 60
+fuzz:
+	PRISE_FUZZ_SECONDS=$(FUZZ_SECONDS) $(CARGO) test --release --test fuzz -- --nocapture
 
 # Load: concurrent clients checking every byte of their echo; no descriptor leaked.
 load: lib examples
