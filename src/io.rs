@@ -46,11 +46,28 @@ pub fn write_no_sigpipe(fd: RawFd, buf: &[u8]) -> Result<usize> {
     }
 }
 
-/// How a whole-buffer transfer moves one piece.
+/// How the next piece goes out: send(MSG_NOSIGNAL) until the descriptor turns out not
+/// to be a socket, then write(2) with SIGPIPE held back.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Writer {
+pub enum Writer {
     Socket,
     Other,
+}
+
+/// One write that never raises SIGPIPE; moves `writer` to `Other` on ENOTSOCK.
+pub fn write_once(fd: RawFd, buf: &[u8], writer: &mut Writer) -> Result<usize> {
+    if *writer == Writer::Socket {
+        // SAFETY: buf is valid for buf.len() bytes.
+        let ret = unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) };
+        if ret >= 0 {
+            return Ok(ret as usize);
+        }
+        if Errno::last() != Errno::ENOTSOCK {
+            return Err(os_error("write", fd, None));
+        }
+        *writer = Writer::Other;
+    }
+    write_no_sigpipe(fd, buf)
 }
 
 /// Writes all of `buf`, looping over partial writes and EINTR. Returns `buf.len()`.
@@ -59,33 +76,10 @@ pub fn write_all(fd: RawFd, buf: &[u8]) -> Result<usize> {
     let mut writer = Writer::Socket;
     let mut done = 0;
     while done < buf.len() {
-        let rest = &buf[done..];
-        let ret = match writer {
-            // SAFETY: rest is valid for rest.len() bytes.
-            Writer::Socket => unsafe {
-                libc::send(fd, rest.as_ptr().cast(), rest.len(), libc::MSG_NOSIGNAL)
-            },
-            Writer::Other => match write_no_sigpipe(fd, rest) {
-                Ok(n) => n as isize,
-                Err(e) if e.errno() == Errno::EINTR => continue,
-                Err(e) => return Err(partial(e, done, buf.len(), "written")),
-            },
-        };
-        if ret >= 0 {
-            done += ret as usize;
-            continue;
-        }
-        match Errno::last() {
-            Errno::EINTR => continue,
-            Errno::ENOTSOCK if writer == Writer::Socket => writer = Writer::Other,
-            _ => {
-                return Err(partial(
-                    os_error("write", fd, None),
-                    done,
-                    buf.len(),
-                    "written",
-                ))
-            }
+        match write_once(fd, &buf[done..], &mut writer) {
+            Ok(n) => done += n,
+            Err(e) if e.errno() == Errno::EINTR => continue,
+            Err(e) => return Err(partial(e, done, buf.len(), "written")),
         }
     }
     Ok(done)

@@ -201,17 +201,9 @@ pub fn read(fd: RawFd, buf: &mut [u8]) -> Result<usize> {
 }
 
 /// write(2) that never raises SIGPIPE: send(MSG_NOSIGNAL) on a socket; on any other
-/// descriptor a write with SIGPIPE held back (see [`crate::io::write_no_sigpipe`]).
+/// descriptor a write with SIGPIPE held back (see [`crate::io::write_once`]).
 pub fn write(fd: RawFd, buf: &[u8]) -> Result<usize> {
-    // SAFETY: buf is valid for buf.len() bytes.
-    let ret = unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) };
-    if ret >= 0 {
-        return Ok(ret as usize);
-    }
-    if Errno::last() != Errno::ENOTSOCK {
-        return Err(os_error("write", fd, None));
-    }
-    crate::io::write_no_sigpipe(fd, buf)
+    crate::io::write_once(fd, buf, &mut crate::io::Writer::Socket)
 }
 
 pub fn shutdown(fd: RawFd, how: libc::c_int) -> Result<()> {
@@ -252,7 +244,11 @@ pub fn setsockopt(fd: RawFd, level: libc::c_int, name: libc::c_int, value: &[u8]
         .map_err(|_| Error::with_message(Errno::EINVAL, "option value too large"))?;
     // SAFETY: value is valid for len bytes.
     let ret = unsafe { libc::setsockopt(fd, level, name, value.as_ptr().cast(), len) };
-    ret_unit(ret, &format!("setsockopt({level}, {name})"), fd, None)
+    // The call's name is only written out when there is a failure to report.
+    if ret < 0 {
+        return Err(os_error(&format!("setsockopt({level}, {name})"), fd, None));
+    }
+    Ok(())
 }
 
 /// getsockopt(2) into `value`; returns how many bytes the kernel wrote.
@@ -265,7 +261,9 @@ pub fn getsockopt(
     let mut len = libc::socklen_t::try_from(value.len()).unwrap_or(libc::socklen_t::MAX);
     // SAFETY: value is valid for writes of len bytes.
     let ret = unsafe { libc::getsockopt(fd, level, name, value.as_mut_ptr().cast(), &mut len) };
-    ret_unit(ret, &format!("getsockopt({level}, {name})"), fd, None)?;
+    if ret < 0 {
+        return Err(os_error(&format!("getsockopt({level}, {name})"), fd, None));
+    }
     Ok(len as usize)
 }
 

@@ -163,11 +163,9 @@ pub(crate) unsafe fn out_sockaddr(
     len: *mut libc::socklen_t,
     value: &SockAddr,
 ) -> Result<()> {
+    check_out_sockaddr(addr, len)?;
     if addr.is_null() {
         return Ok(());
-    }
-    if len.is_null() {
-        return Err(null_argument("addrlen (with a non-NULL addr)"));
     }
     let bytes = value.as_bytes();
     let room = (*len as usize).min(bytes.len());
