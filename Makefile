@@ -18,12 +18,35 @@ LIBS    := $(LIBDIR)/libprise.so $(LIBDIR)/libprise.a
 # What a static link of libprise.a needs besides it (rustc --print native-static-libs).
 STATIC_DEPS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 
-# Every c-examples/<topic>/<name>.c is one program, built as build/examples/<topic>/<name>.
-# c-examples/helper and c-examples/lib hold the course's headers, as the course lays them out.
-EXAMPLE_SRCS := $(filter-out c-examples/helper/% c-examples/lib/%,$(wildcard c-examples/*/*.c))
-EXAMPLES     := $(patsubst c-examples/%.c,build/examples/%,$(EXAMPLE_SRCS))
-EXAMPLE_FLAGS = $(CFLAGS) $(WARN) -Iinclude -Ic-examples
+# Program trees laid out like the course's (c-examples/, tests/course/): in each folder
+# <topic>/, every .c file with a main is one program, build/.../<topic>/<name>, linked
+# with the folder's other .c files (echoSrv.c + serviceEcho.c). A folder that brings its
+# own copy of the course's helper gets prise's instead: its wrsock.c/helperSO.c are left
+# out and prise's header is put first (-include), so the copy's header, guarded by the
+# same WRSOCK_H, is skipped. helper/ and lib/ hold the course's headers, as the course
+# lays them out; the programs reach them as "../helper/helperSO.h", "../lib/wrsock.h".
+MAIN_PATTERN   := ^[[:space:]]*((int|void)[[:space:]]+)?main[[:space:]]*[(]
+COURSE_HEADERS := include/prise.h include/prise_course.h include/helperSO.h include/wrsock.h
+folder_sources  = $(filter-out %/wrsock.c %/helperSO.c,$(wildcard $(1)*.c))
+folder_mains    = $(if $(call folder_sources,$(1)),$(shell grep -lE '$(MAIN_PATTERN)' $(call folder_sources,$(1))))
+folder_flags    = $(if $(wildcard $(1)wrsock.h $(1)helperSO.h $(1)wrsock.c $(1)helperSO.c),-include $(abspath include/wrsock.h))
+# $(1) source root, $(2) build root, $(3) compiler flags: defines one rule per program
+# and adds the programs to $(2)_PROGRAMS.
+define program_tree
+$(foreach folder,$(wildcard $(1)/*/),$(foreach main,$(call folder_mains,$(folder)),$(eval $(call program_rule,$(folder),$(main),$(2)/$(patsubst $(1)/%.c,%,$(main)),$(3)))))
+endef
+folder_shared   = $(filter-out $(call folder_mains,$(1)),$(call folder_sources,$(1)))
+define program_rule
+$(3): $(2) $(call folder_shared,$(1)) $(wildcard $(1)*.h) $(COURSE_HEADERS) $(LIBDIR)/libprise.so
+	@mkdir -p $$(@D)
+	$$(CC) $(4) $(call folder_flags,$(1)) -Iinclude -o $$@ $(2) $(call folder_shared,$(1)) $$(EXAMPLE_LINK)
+PROGRAMS_$(firstword $(subst /, ,$(3))) += $(3)
+endef
+
+EXAMPLE_FLAGS = $(CFLAGS) $(WARN)
 EXAMPLE_LINK  = -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -lprise -lpthread
+$(call program_tree,c-examples,build/examples,$$(EXAMPLE_FLAGS))
+EXAMPLES := $(PROGRAMS_build)
 
 .PHONY: all lib header examples test demo bench install uninstall clean check-rust python-test bench-smoke check-memory check-sanitize load load-small fuzz
 
@@ -40,10 +63,6 @@ header: lib
 	if ! cmp -s "$$fresh" include/prise.h; then cp "$$fresh" include/prise.h; echo "include/prise.h updated"; fi
 
 examples: $(EXAMPLES)
-
-build/examples/%: c-examples/%.c include/prise.h include/helperSO.h include/wrsock.h $(LIBDIR)/libprise.so
-	@mkdir -p $(dir $@)
-	$(CC) $(EXAMPLE_FLAGS) -o $@ $< $(EXAMPLE_LINK)
 
 $(LIBDIR)/libprise.so: lib
 
@@ -127,16 +146,19 @@ install: lib
 	ln -sf libprise.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libprise.so.$(MAJOR)
 	ln -sf libprise.so.$(MAJOR) $(DESTDIR)$(PREFIX)/lib/libprise.so
 	install -m 0644 $(LIBDIR)/libprise.a $(DESTDIR)$(PREFIX)/lib/libprise.a
-	install -m 0644 include/prise.h include/helperSO.h include/wrsock.h $(DESTDIR)$(PREFIX)/include/
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@STATIC_DEPS@|$(STATIC_DEPS)|' \
-		prise.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/prise.pc
+	install -m 0644 include/prise.h include/prise_course.h include/helperSO.h include/wrsock.h $(DESTDIR)$(PREFIX)/include/
+	for pc in prise prise-course; do \
+		sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@STATIC_DEPS@|$(STATIC_DEPS)|' \
+			$$pc.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/$$pc.pc; \
+	done
 	@echo "installed prise $(VERSION) under $(DESTDIR)$(PREFIX)"
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/libprise.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libprise.so.$(MAJOR) \
 		$(DESTDIR)$(PREFIX)/lib/libprise.so $(DESTDIR)$(PREFIX)/lib/libprise.a \
-		$(DESTDIR)$(PREFIX)/include/prise.h $(DESTDIR)$(PREFIX)/include/helperSO.h \
-		$(DESTDIR)$(PREFIX)/include/wrsock.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/prise.pc
+		$(DESTDIR)$(PREFIX)/include/prise.h $(DESTDIR)$(PREFIX)/include/prise_course.h $(DESTDIR)$(PREFIX)/include/helperSO.h \
+		$(DESTDIR)$(PREFIX)/include/wrsock.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/prise.pc \
+		$(DESTDIR)$(PREFIX)/lib/pkgconfig/prise-course.pc
 
 clean:
 	$(CARGO) clean

@@ -486,25 +486,94 @@ struct sockaddr_in *creerSock(char *host, char *port, int socktype, int *sockfd)
 
 /**
  * Creates a socket for host/port (as getAddrInfo), sets SO_REUSEADDR and binds it, as
- * the course's bindedSocket.
+ * the course's bindedSocket (generation 3).
  *
  * addr: may be NULL; otherwise receives the address actually bound (an ephemeral port,
  * asked for with port "0" or NULL, is filled in).
  * Returns the descriptor; -1 when the name cannot be resolved or the socket made; -2
  * when bind fails (EADDRINUSE, EACCES, …). errno is set in both cases.
  * Ownership: the caller owns the descriptor.
+ *
+ * A program compiled against the course's own generation-1 header reaches this symbol
+ * with bindedSocket(host, type, port): a port argument from 1 to 65535 (no string can
+ * be at such an address on Linux) is taken as that form's socket type, socktype as its
+ * port, and addr is left alone. prise's helperSO.h and wrsock.h send each generation's
+ * call to its own function instead.
  */
 int bindedSocket(char *host, char *port, int socktype, struct sockaddr_in *addr);
 
 /**
+ * Generation 1 of the course's bindedSocket, bindedSocket(host, type, port): creates
+ * and binds an IPv4 socket, without SO_REUSEADDR as that generation.
+ *
+ * host: may be NULL (0.0.0.0). port: 0 to 65535 (0: the kernel picks one).
+ * Returns the descriptor; -1 when the host cannot be resolved, the port is out of range
+ * (EINVAL) or the socket cannot be made; -2 when bind fails. errno is set.
+ * Ownership: the caller owns the descriptor.
+ * prise's helperSO.h and wrsock.h call it for a three-argument bindedSocket whose
+ * second argument is an integer.
+ */
+int prise_course_binded_socket_v1(char *host, int socktype, int port);
+
+/**
+ * Generation 2 of the course's bindedSocket, bindedSocket(host, service, type): as
+ * generation 3 (SO_REUSEADDR; -1 or -2 on failure) without the address out.
+ *
+ * host, service: may be NULL (0.0.0.0, port 0).
+ * Ownership: the caller owns the descriptor.
+ * prise's helperSO.h and wrsock.h call it for a three-argument bindedSocket whose
+ * second argument is a string.
+ */
+int prise_course_binded_socket_v2(char *host, char *service, int socktype);
+
+/**
  * Resolves host/port into an IPv4 address (as getAddrInfo), as the course's
- * creerSockAddr; no socket is made.
+ * creerSockAddr (generation 3); no socket is made.
  *
  * Returns the address, or NULL with errno (ENOENT unknown host, EINVAL bad port).
  * Ownership: as creerSock: the address belongs to prise, stays valid for the whole
  * process, and repeated calls do not grow memory.
+ *
+ * A program compiled against the course's own generation-1 header reaches this symbol
+ * with creerSockAddr(host, port), an int port: a port argument from 1 to 65535 (no
+ * string can be at such an address on Linux) is taken as that int, and the call
+ * behaves as prise_course_creer_sock_addr_v1. NULL keeps its meaning here (port 0).
  */
 struct sockaddr_in *creerSockAddr(char *host, char *port, int socktype);
+
+/**
+ * Generation 1 of the course's creerSockAddr, creerSockAddr(host, port) with an int
+ * port: the IPv4 address of host (NULL: 0.0.0.0) and port.
+ *
+ * port: 0 to 65535.
+ * Returns the address. When host cannot be resolved the reason is printed and the
+ * address is 0.0.0.0 with the port, as that generation did (never NULL for a bad host,
+ * so a program that does not check does not crash); NULL with EINVAL for a port out of
+ * range.
+ * Ownership: the address belongs to prise, as creerSock's.
+ * prise's helperSO.h and wrsock.h call it for a two-argument creerSockAddr.
+ */
+struct sockaddr_in *prise_course_creer_sock_addr_v1(char *host, int port);
+
+/**
+ * The course's CreerSockAddr(host, port) (its minichat variant): as the generation-1
+ * creerSockAddr.
+ *
+ * Ownership: the address belongs to prise, as creerSock's.
+ */
+struct sockaddr_in *CreerSockAddr(char *host, int port);
+
+/**
+ * The course's SockUdp(host, port) (its minichat variant): an IPv4 UDP socket bound to
+ * host:port, without SO_REUSEADDR.
+ *
+ * host: may be NULL (0.0.0.0). port: 0 to 65535.
+ * Returns the descriptor, even when bind fails (the reason is printed, as the course
+ * did, and the socket is left unbound); -1 with errno when the host cannot be resolved,
+ * the port is out of range (EINVAL) or the socket cannot be made.
+ * Ownership: the caller owns the descriptor.
+ */
+int SockUdp(char *host, int port);
 
 /**
  * Writes all n bytes, as the course's writes, retrying EINTR and short writes; never

@@ -2,7 +2,7 @@
 //! with the course's semantics (IPv4 only, passive lookup, NULL host = 0.0.0.0,
 //! NULL service = port 0) and without its faults (leaks, crashes, SIGPIPE, stale errno).
 
-use std::ffi::CStr;
+use std::ffi::{CStr, CString};
 use std::os::fd::RawFd;
 
 use nix::errno::Errno;
@@ -51,25 +51,65 @@ pub enum BindFailure {
     Bind(Error),
 }
 
-/// Creates a socket, sets SO_REUSEADDR, binds it; returns it with the address actually
-/// bound (an ephemeral port is filled in).
+/// Whether bindedSocket sets SO_REUSEADDR before binding: generations 2 and 3 of the
+/// course's helper do, generation 1 (and SockUdp) does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReuseAddress {
+    Yes,
+    No,
+}
+
+/// Creates a socket, sets SO_REUSEADDR when asked, binds it; returns it with the address
+/// actually bound (an ephemeral port is filled in).
 pub fn binded_socket(
     host: Option<&CStr>,
     service: Option<&CStr>,
     socktype: libc::c_int,
+    reuse: ReuseAddress,
 ) -> std::result::Result<(RawFd, SockAddr), BindFailure> {
     let (fd, addr) = open_socket(host, service, socktype).map_err(BindFailure::Setup)?;
-    let bound = socket::set_int_option(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)
-        .map_err(BindFailure::Setup)
-        .and_then(|()| socket::bind(fd, &addr).map_err(BindFailure::Bind))
-        .and_then(|()| socket::getsockname(fd).map_err(BindFailure::Setup));
-    match bound {
+    match bind_opened(fd, &addr, reuse) {
         Ok(actual) => Ok((fd, actual)),
         Err(failure) => {
             let _ = socket::close(fd);
             Err(failure)
         }
     }
+}
+
+/// The binding half of [`binded_socket`], for a socket the caller keeps even when the
+/// bind fails (the course's SockUdp does).
+pub fn bind_opened(
+    fd: RawFd,
+    addr: &SockAddr,
+    reuse: ReuseAddress,
+) -> std::result::Result<SockAddr, BindFailure> {
+    if reuse == ReuseAddress::Yes {
+        socket::set_int_option(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)
+            .map_err(BindFailure::Setup)?;
+    }
+    socket::bind(fd, addr).map_err(BindFailure::Bind)?;
+    socket::getsockname(fd).map_err(BindFailure::Setup)
+}
+
+/// A port given as an `int` (generation 1 of the course's helper) as the service text
+/// the resolver takes. The course truncated any int to 16 bits; prise refuses what is
+/// not a port.
+pub fn int_port(port: libc::c_int) -> Result<CString> {
+    let port = u16::try_from(port).map_err(|_| {
+        Error::with_message(
+            Errno::EINVAL,
+            format!("port {port} is not a port number (0 to 65535)"),
+        )
+    })?;
+    Ok(CString::new(port.to_string()).expect("digits have no NUL"))
+}
+
+/// The address generation 1's creerSockAddr gives when the host cannot be resolved:
+/// 0.0.0.0 with the port, as the course's helper did (it printed its perror and went
+/// on), so a program that uses the address without checking it still does not crash.
+pub fn unresolved_v4(port: u16) -> SockAddr {
+    SockAddr::from(std::net::SocketAddr::from(([0, 0, 0, 0], port)))
 }
 
 /// `ADDRESS <numeric host>:<numeric port>`, the text of the course's getNameInfo.
@@ -105,16 +145,36 @@ mod tests {
 
     #[test]
     fn binded_socket_reports_the_ephemeral_port() {
-        let (fd, addr) = binded_socket(Some(c"127.0.0.1"), None, libc::SOCK_STREAM).unwrap();
+        let (fd, addr) = binded_socket(
+            Some(c"127.0.0.1"),
+            None,
+            libc::SOCK_STREAM,
+            ReuseAddress::Yes,
+        )
+        .unwrap();
         assert_eq!(addr.family(), libc::AF_INET);
         assert_ne!(addr.port(), Some(0));
         // A second bind to a listening port fails at the bind step: the course's -2.
         socket::listen(fd, 1).unwrap();
         let port = addr.port().unwrap().to_string();
         let port = std::ffi::CString::new(port).unwrap();
-        let again = binded_socket(Some(c"127.0.0.1"), Some(&port), libc::SOCK_STREAM);
+        let again = binded_socket(
+            Some(c"127.0.0.1"),
+            Some(&port),
+            libc::SOCK_STREAM,
+            ReuseAddress::Yes,
+        );
         assert!(matches!(again, Err(BindFailure::Bind(ref e)) if e.errno() == Errno::EADDRINUSE));
         socket::close(fd).unwrap();
+    }
+
+    #[test]
+    fn int_ports_are_checked_not_truncated() {
+        assert_eq!(int_port(0).unwrap().as_bytes(), b"0");
+        assert_eq!(int_port(65535).unwrap().as_bytes(), b"65535");
+        for bad in [-1, 65536, 70000, libc::c_int::MIN] {
+            assert_eq!(int_port(bad).unwrap_err().errno(), Errno::EINVAL, "{bad}");
+        }
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! `make install` into a staging directory: the files a C user expects (shared library
-//! with its soname links, static library, three headers, prise.pc), a program built with
-//! `pkg-config --cflags --libs prise` that runs, a static link, and `make uninstall`.
+//! with its soname links, static library, the headers, prise.pc and prise-course.pc), a
+//! program built with `pkg-config --cflags --libs prise` that runs, a course program
+//! built in place with its own copy of the course's header through prise-course, a
+//! static link, and `make uninstall`.
 
 mod common;
 
@@ -19,17 +21,18 @@ fn make(args: &[&str]) {
     assert!(status.success(), "make {args:?} failed");
 }
 
-fn pkg_config(stage: &Path, prefix: &str, args: &[&str]) -> Vec<String> {
+fn pkg_config(stage: &Path, prefix: &str, package: &str, args: &[&str]) -> Vec<String> {
+    // --define-prefix: the staged .pc files give paths under the stage, -include's too.
     let output = Command::new("pkg-config")
+        .arg("--define-prefix")
         .args(args)
-        .arg("prise")
+        .arg(package)
         .env(
             "PKG_CONFIG_PATH",
             stage
                 .join(prefix.trim_start_matches('/'))
                 .join("lib/pkgconfig"),
         )
-        .env("PKG_CONFIG_SYSROOT_DIR", stage)
         .output()
         .expect("pkg-config runs");
     assert!(output.status.success(), "pkg-config {args:?} failed");
@@ -62,9 +65,11 @@ fn install_pkg_config_static_link_and_uninstall() {
         "lib/libprise.so.0",
         "lib/libprise.a",
         "include/prise.h",
+        "include/prise_course.h",
         "include/helperSO.h",
         "include/wrsock.h",
         "lib/pkgconfig/prise.pc",
+        "lib/pkgconfig/prise-course.pc",
     ] {
         assert!(root.join(file).exists(), "{file} is not installed");
     }
@@ -93,7 +98,7 @@ fn install_pkg_config_static_link_and_uninstall() {
         .args(["-Wall", "-Wextra", "-Werror", "-o"])
         .arg(&shared)
         .arg(&source)
-        .args(pkg_config(&stage, prefix, &["--cflags", "--libs"]))
+        .args(pkg_config(&stage, prefix, "prise", &["--cflags", "--libs"]))
         .status()
         .unwrap();
     assert!(status.success());
@@ -105,15 +110,61 @@ fn install_pkg_config_static_link_and_uninstall() {
     );
     assert!(expect_success("hello_shared", &output).starts_with("prise "));
 
+    // A course program of generation 2 built in place, beside its own copy of the
+    // course's header (three-argument bindedSocket, no system includes): prise-course
+    // puts prise's header first, so the call reaches the generation-2 function.
+    let course_dir = stage.join("daytime");
+    std::fs::create_dir_all(&course_dir).unwrap();
+    std::fs::write(
+        course_dir.join("wrsock.h"),
+        "#ifndef WRSOCK_H\n#define WRSOCK_H\nint bindedSocket(char *, char *, int);\n\
+         int reads(int, char *, int);\n#endif\n",
+    )
+    .unwrap();
+    std::fs::write(
+        course_dir.join("serveur.c"),
+        "#include <stdio.h>\n#include <sys/socket.h>\n#include <netinet/in.h>\n\
+         #include \"wrsock.h\"\n\
+         int main(void) {\n\
+           struct sockaddr_in a; socklen_t len = sizeof a;\n\
+           int fd = bindedSocket(NULL, \"0\", SOCK_STREAM);\n\
+           if (fd < 0 || getsockname(fd, (struct sockaddr *)&a, &len) < 0) return 1;\n\
+           printf(\"bound port %d\\n\", ntohs(a.sin_port) != 0);\n\
+           return 0;\n}\n",
+    )
+    .unwrap();
+    let course_program = stage.join("serveur");
+    let status = Command::new("cc")
+        .args(["-Wall", "-Wextra", "-Werror", "-o"])
+        .arg(&course_program)
+        .arg("serveur.c")
+        .args(pkg_config(
+            &stage,
+            prefix,
+            "prise-course",
+            &["--cflags", "--libs"],
+        ))
+        .current_dir(&course_dir)
+        .status()
+        .unwrap();
+    assert!(status.success(), "the course program did not build in place");
+    let output = run(
+        &course_program,
+        &[],
+        &[("LD_LIBRARY_PATH", root.join("lib").to_str().unwrap())],
+        Duration::from_secs(10),
+    );
+    assert_eq!(expect_success("serveur", &output), "bound port 1\n");
+
     // Static: libprise.a and the private libraries pkg-config lists.
     let fixed = stage.join("hello_static");
-    let mut libs = pkg_config(&stage, prefix, &["--static", "--libs"]);
+    let mut libs = pkg_config(&stage, prefix, "prise", &["--static", "--libs"]);
     libs.retain(|flag| flag != "-lprise");
     let status = Command::new("cc")
         .args(["-Wall", "-o"])
         .arg(&fixed)
         .arg(&source)
-        .args(pkg_config(&stage, prefix, &["--cflags"]))
+        .args(pkg_config(&stage, prefix, "prise", &["--cflags"]))
         .arg(root.join("lib/libprise.a"))
         .args(libs)
         .status()
@@ -133,5 +184,7 @@ fn install_pkg_config_static_link_and_uninstall() {
     ]);
     assert!(!root.join("lib/libprise.so.0").exists());
     assert!(!root.join("include/prise.h").exists());
+    assert!(!root.join("include/prise_course.h").exists());
+    assert!(!root.join("lib/pkgconfig/prise-course.pc").exists());
     std::fs::remove_dir_all(&stage).unwrap();
 }

@@ -5,17 +5,17 @@
 //! prise_last_error(), and returns its error value.
 
 use std::collections::HashMap;
-use std::ffi::{c_char, c_int};
+use std::ffi::{c_char, c_int, CStr, CString};
 use std::mem::size_of;
 use std::sync::{LazyLock, Mutex};
 
 use libc::{addrinfo, sockaddr_in};
 use nix::errno::Errno;
 
-use super::{boundary_with, in_bytes, malloc_string, optional_str, out_bytes, trace};
+use super::{boundary, boundary_with, in_bytes, malloc_string, optional_str, out_bytes, trace};
 use crate::addr::socktype_name;
 use crate::addr::SockAddr;
-use crate::course::{self, BindFailure};
+use crate::course::{self, BindFailure, ReuseAddress};
 use crate::error::{Error, Result};
 use crate::io;
 
@@ -177,31 +177,92 @@ thread_local! {
     static BIND_FAILED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// Creates a socket for host/port (as getAddrInfo), sets SO_REUSEADDR and binds it, as
-/// the course's bindedSocket.
-///
-/// addr: may be NULL; otherwise receives the address actually bound (an ephemeral port,
-/// asked for with port "0" or NULL, is filled in).
-/// Returns the descriptor; -1 when the name cannot be resolved or the socket made; -2
-/// when bind fails (EADDRINUSE, EACCES, …). errno is set in both cases.
-/// Ownership: the caller owns the descriptor.
-#[no_mangle]
-pub extern "C" fn bindedSocket(
-    host: *mut c_char,
-    port: *mut c_char,
-    socktype: c_int,
-    addr: *mut sockaddr_in,
-) -> c_int {
-    boundary_with(
-        "bindedSocket",
-        || {
-            format!(
+/// The int hidden in a `char *` argument by a program compiled against the course's
+/// generation-1 header (`bindedSocket(host, type, port)`, `creerSockAddr(host, port)`)
+/// and linked with prise: it passes an int where generation 3 has a string. No string
+/// lives at an address from 1 to 65535 on Linux (the kernel maps nothing there for an
+/// ordinary program: vm.mmap_min_addr, and loaders start far above), so such a value
+/// is the old int form; NULL keeps its generation-3 meaning.
+fn generation1_int(ptr: *const c_char) -> Option<c_int> {
+    let value = ptr as usize;
+    (1..=65535).contains(&value).then_some(value as c_int)
+}
+
+/// The forms of the course's bindedSocket and creerSockAddr, generation by generation.
+#[derive(Clone, Copy)]
+enum Form {
+    /// Generation 1: the socket type and the port are ints.
+    IntPort { socktype: c_int, port: c_int },
+    /// Generations 2 and 3: the port is a string (or NULL).
+    TextPort {
+        port: *const c_char,
+        socktype: c_int,
+    },
+}
+
+impl Form {
+    /// The form of a call to the exported bindedSocket: a program compiled against the
+    /// course's own generation-1 header passes bindedSocket(host, type, port).
+    fn of_binded_socket(port: *const c_char, socktype: c_int) -> Form {
+        match generation1_int(port) {
+            Some(generation1_type) => Form::IntPort {
+                socktype: generation1_type,
+                port: socktype,
+            },
+            None => Form::TextPort { port, socktype },
+        }
+    }
+
+    /// The form of a call to the exported creerSockAddr: a program compiled against the
+    /// course's own generation-1 header passes creerSockAddr(host, port), and no type.
+    fn of_creer_sock_addr(port: *const c_char, socktype: c_int) -> Form {
+        match generation1_int(port) {
+            Some(port) => Form::IntPort {
+                socktype: libc::SOCK_STREAM,
+                port,
+            },
+            None => Form::TextPort { port, socktype },
+        }
+    }
+
+    /// The arguments as the program wrote them, for PRISE_TRACE.
+    fn trace_args(self, host: *const c_char) -> String {
+        match self {
+            Form::IntPort { socktype, port } => {
+                format!("{}, {}, {port}", trace::text(host), socktype_name(socktype))
+            }
+            Form::TextPort { port, socktype } => format!(
                 "{}, {}, {}",
                 trace::text(host),
                 trace::text(port),
                 socktype_name(socktype)
-            )
-        },
+            ),
+        }
+    }
+
+    fn socktype(self) -> c_int {
+        match self {
+            Form::IntPort { socktype, .. } | Form::TextPort { socktype, .. } => socktype,
+        }
+    }
+
+    /// The service text for the resolver: an int port checked to be a port.
+    fn service(self) -> Result<Option<CString>> {
+        match self {
+            Form::IntPort { port, .. } => course::int_port(port).map(Some),
+            // SAFETY: the caller passes a NUL-terminated port or NULL.
+            Form::TextPort { port, .. } => Ok(unsafe { optional_str(port) }.map(CStr::to_owned)),
+        }
+    }
+}
+
+/// bindedSocket of every generation, in the boundary: -1 when the name cannot be
+/// resolved or the socket made, -2 when bind fails, the descriptor otherwise.
+/// Generation 1 does not set SO_REUSEADDR; `out` receives the address bound.
+fn binded_socket_boundary(host: *const c_char, form: Form, out: *mut sockaddr_in) -> c_int {
+    boundary_with(
+        "bindedSocket",
+        || form.trace_args(host),
         |error| {
             course::report("bindedSocket", error);
             // Only bind's own failure is the course's -2.
@@ -212,18 +273,25 @@ pub extern "C" fn bindedSocket(
             }
         },
         || {
-            // SAFETY: the caller passes NUL-terminated strings or NULL.
-            let (host, port) = unsafe { (optional_str(host), optional_str(port)) };
+            let service = form.service()?;
+            let reuse = match form {
+                Form::IntPort { .. } => ReuseAddress::No,
+                Form::TextPort { .. } => ReuseAddress::Yes,
+            };
+            // SAFETY: the caller passes a NUL-terminated host or NULL.
+            let host = unsafe { optional_str(host) };
             let (fd, bound) =
-                course::binded_socket(host, port, socktype).map_err(|failure| match failure {
-                    BindFailure::Setup(error) => error,
-                    BindFailure::Bind(error) => {
-                        BIND_FAILED.with(|flag| flag.set(true));
-                        error
-                    }
-                })?;
-            // SAFETY: addr is NULL or the caller's sockaddr_in.
-            if let (Some(out), Some(sin)) = (unsafe { addr.as_mut() }, bound.to_sockaddr_in()) {
+                course::binded_socket(host, service.as_deref(), form.socktype(), reuse).map_err(
+                    |failure| match failure {
+                        BindFailure::Setup(error) => error,
+                        BindFailure::Bind(error) => {
+                            BIND_FAILED.with(|flag| flag.set(true));
+                            error
+                        }
+                    },
+                )?;
+            // SAFETY: out is NULL or the caller's sockaddr_in.
+            if let (Some(out), Some(sin)) = (unsafe { out.as_mut() }, bound.to_sockaddr_in()) {
                 *out = sin;
             }
             Ok(fd)
@@ -231,34 +299,191 @@ pub extern "C" fn bindedSocket(
     )
 }
 
+/// Creates a socket for host/port (as getAddrInfo), sets SO_REUSEADDR and binds it, as
+/// the course's bindedSocket (generation 3).
+///
+/// addr: may be NULL; otherwise receives the address actually bound (an ephemeral port,
+/// asked for with port "0" or NULL, is filled in).
+/// Returns the descriptor; -1 when the name cannot be resolved or the socket made; -2
+/// when bind fails (EADDRINUSE, EACCES, …). errno is set in both cases.
+/// Ownership: the caller owns the descriptor.
+///
+/// A program compiled against the course's own generation-1 header reaches this symbol
+/// with bindedSocket(host, type, port): a port argument from 1 to 65535 (no string can
+/// be at such an address on Linux) is taken as that form's socket type, socktype as its
+/// port, and addr is left alone. prise's helperSO.h and wrsock.h send each generation's
+/// call to its own function instead.
+#[no_mangle]
+pub extern "C" fn bindedSocket(
+    host: *mut c_char,
+    port: *mut c_char,
+    socktype: c_int,
+    addr: *mut sockaddr_in,
+) -> c_int {
+    binded_socket_boundary(host, Form::of_binded_socket(port, socktype), addr)
+}
+
+/// Generation 1 of the course's bindedSocket, bindedSocket(host, type, port): creates
+/// and binds an IPv4 socket, without SO_REUSEADDR as that generation.
+///
+/// host: may be NULL (0.0.0.0). port: 0 to 65535 (0: the kernel picks one).
+/// Returns the descriptor; -1 when the host cannot be resolved, the port is out of range
+/// (EINVAL) or the socket cannot be made; -2 when bind fails. errno is set.
+/// Ownership: the caller owns the descriptor.
+/// prise's helperSO.h and wrsock.h call it for a three-argument bindedSocket whose
+/// second argument is an integer.
+#[no_mangle]
+pub extern "C" fn prise_course_binded_socket_v1(
+    host: *mut c_char,
+    socktype: c_int,
+    port: c_int,
+) -> c_int {
+    binded_socket_boundary(host, Form::IntPort { socktype, port }, std::ptr::null_mut())
+}
+
+/// Generation 2 of the course's bindedSocket, bindedSocket(host, service, type): as
+/// generation 3 (SO_REUSEADDR; -1 or -2 on failure) without the address out.
+///
+/// host, service: may be NULL (0.0.0.0, port 0).
+/// Ownership: the caller owns the descriptor.
+/// prise's helperSO.h and wrsock.h call it for a three-argument bindedSocket whose
+/// second argument is a string.
+#[no_mangle]
+pub extern "C" fn prise_course_binded_socket_v2(
+    host: *mut c_char,
+    service: *mut c_char,
+    socktype: c_int,
+) -> c_int {
+    binded_socket_boundary(
+        host,
+        Form::TextPort {
+            port: service,
+            socktype,
+        },
+        std::ptr::null_mut(),
+    )
+}
+
+/// creerSockAddr of every generation and CreerSockAddr, in the boundary. Generation 1
+/// (an int port): an unknown host prints its line and gives 0.0.0.0 with the port, as
+/// the course's helper did, so a program that uses the address unchecked does not
+/// crash; a port outside 0–65535 is NULL with EINVAL.
+fn sock_addr_boundary(call: &'static str, host: *const c_char, form: Form) -> *mut sockaddr_in {
+    course_boundary(
+        call,
+        || form.trace_args(host),
+        std::ptr::null_mut(),
+        || {
+            let service = form.service()?;
+            // SAFETY: the caller passes a NUL-terminated host or NULL.
+            let host = unsafe { optional_str(host) };
+            let resolved = course::resolve_v4(host, service.as_deref(), form.socktype());
+            match (resolved, form) {
+                (Ok(list), _) => interned(&list.first().addr),
+                (Err(error), Form::IntPort { port, .. }) => {
+                    let fallback = course::unresolved_v4(port as u16);
+                    course::report(
+                        call,
+                        &error.hint(format!("using {fallback}, as the course's helper did")),
+                    );
+                    interned(&fallback)
+                }
+                (Err(error), Form::TextPort { .. }) => Err(error),
+            }
+        },
+    )
+}
+
 /// Resolves host/port into an IPv4 address (as getAddrInfo), as the course's
-/// creerSockAddr; no socket is made.
+/// creerSockAddr (generation 3); no socket is made.
 ///
 /// Returns the address, or NULL with errno (ENOENT unknown host, EINVAL bad port).
 /// Ownership: as creerSock: the address belongs to prise, stays valid for the whole
 /// process, and repeated calls do not grow memory.
+///
+/// A program compiled against the course's own generation-1 header reaches this symbol
+/// with creerSockAddr(host, port), an int port: a port argument from 1 to 65535 (no
+/// string can be at such an address on Linux) is taken as that int, and the call
+/// behaves as prise_course_creer_sock_addr_v1. NULL keeps its meaning here (port 0).
 #[no_mangle]
 pub extern "C" fn creerSockAddr(
     host: *mut c_char,
     port: *mut c_char,
     socktype: c_int,
 ) -> *mut sockaddr_in {
-    course_boundary(
+    sock_addr_boundary(
         "creerSockAddr",
-        || {
-            format!(
-                "{}, {}, {}",
-                trace::text(host),
-                trace::text(port),
-                socktype_name(socktype)
-            )
+        host,
+        Form::of_creer_sock_addr(port, socktype),
+    )
+}
+
+/// Generation 1 of the course's creerSockAddr, creerSockAddr(host, port) with an int
+/// port: the IPv4 address of host (NULL: 0.0.0.0) and port.
+///
+/// port: 0 to 65535.
+/// Returns the address. When host cannot be resolved the reason is printed and the
+/// address is 0.0.0.0 with the port, as that generation did (never NULL for a bad host,
+/// so a program that does not check does not crash); NULL with EINVAL for a port out of
+/// range.
+/// Ownership: the address belongs to prise, as creerSock's.
+/// prise's helperSO.h and wrsock.h call it for a two-argument creerSockAddr.
+#[no_mangle]
+pub extern "C" fn prise_course_creer_sock_addr_v1(
+    host: *mut c_char,
+    port: c_int,
+) -> *mut sockaddr_in {
+    sock_addr_boundary(
+        "creerSockAddr",
+        host,
+        Form::IntPort {
+            socktype: libc::SOCK_STREAM,
+            port,
         },
-        std::ptr::null_mut(),
+    )
+}
+
+/// The course's CreerSockAddr(host, port) (its minichat variant): as the generation-1
+/// creerSockAddr.
+///
+/// Ownership: the address belongs to prise, as creerSock's.
+#[no_mangle]
+pub extern "C" fn CreerSockAddr(host: *mut c_char, port: c_int) -> *mut sockaddr_in {
+    sock_addr_boundary(
+        "CreerSockAddr",
+        host,
+        Form::IntPort {
+            socktype: libc::SOCK_STREAM,
+            port,
+        },
+    )
+}
+
+/// The course's SockUdp(host, port) (its minichat variant): an IPv4 UDP socket bound to
+/// host:port, without SO_REUSEADDR.
+///
+/// host: may be NULL (0.0.0.0). port: 0 to 65535.
+/// Returns the descriptor, even when bind fails (the reason is printed, as the course
+/// did, and the socket is left unbound); -1 with errno when the host cannot be resolved,
+/// the port is out of range (EINVAL) or the socket cannot be made.
+/// Ownership: the caller owns the descriptor.
+#[no_mangle]
+pub extern "C" fn SockUdp(host: *mut c_char, port: c_int) -> c_int {
+    course_boundary(
+        "SockUdp",
+        || format!("{}, {port}", trace::text(host)),
+        -1,
         || {
-            // SAFETY: the caller passes NUL-terminated strings or NULL.
-            let (host, port) = unsafe { (optional_str(host), optional_str(port)) };
-            let list = course::resolve_v4(host, port, socktype)?;
-            interned(&list.first().addr)
+            let service = course::int_port(port)?;
+            // SAFETY: the caller passes a NUL-terminated host or NULL.
+            let host = unsafe { optional_str(host) };
+            let (fd, addr) = course::open_socket(host, Some(&service), libc::SOCK_DGRAM)?;
+            if let Err(BindFailure::Setup(error) | BindFailure::Bind(error)) =
+                course::bind_opened(fd, &addr, ReuseAddress::No)
+            {
+                course::report("SockUdp", &error);
+            }
+            Ok(fd)
         },
     )
 }
@@ -275,7 +500,7 @@ fn course_len(n: c_int) -> Result<usize> {
 /// has closed, EBADF, EINVAL for a negative n or a NULL buf).
 #[no_mangle]
 pub extern "C" fn writes(fd: c_int, buf: *mut c_char, n: c_int) -> c_int {
-    course_boundary(
+    boundary(
         "writes",
         || format!("{fd}, {}", trace::buffer(buf as *const _, n as usize)),
         -1,
@@ -294,7 +519,7 @@ pub extern "C" fn writes(fd: c_int, buf: *mut c_char, n: c_int) -> c_int {
 /// file), or -1 with errno (ECONNRESET, EBADF, EINVAL for a negative n or a NULL buf).
 #[no_mangle]
 pub extern "C" fn reads(fd: c_int, buf: *mut c_char, n: c_int) -> c_int {
-    course_boundary(
+    boundary(
         "reads",
         || format!("{fd}, {}", trace::buffer(buf as *const _, n as usize)),
         -1,

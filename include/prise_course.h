@@ -1,0 +1,120 @@
+/*
+ * prise_course.h — the course's socket helper API, all three generations, provided by
+ * prise (link with -lprise). Included by helperSO.h and wrsock.h; include one of those.
+ *
+ * The course (NSY103) changed its helper over the years and its programs use every
+ * version. C has no overloading, so the names below are macros that pick the right
+ * function from the call itself:
+ *
+ *   generation 3 (2017-12, today's):                      what it calls
+ *     bindedSocket(host, "port", type, &addr)   -> bindedSocket (the exported symbol)
+ *     creerSockAddr(host, "port", type)         -> creerSockAddr
+ *     creerSock(host, "port", type, &fd), getAddrInfo, getNameInfo, reads, writes
+ *   generation 2 (2017-11):
+ *     bindedSocket(host, "port", type)          -> prise_course_binded_socket_v2
+ *   generation 1 (2014-2016), int ports:
+ *     bindedSocket(host, type, port)            -> prise_course_binded_socket_v1
+ *     creerSockAddr(host, port)                 -> prise_course_creer_sock_addr_v1
+ *     CreerSockAddr(host, port), SockUdp(host, port)   (the minichat variant)
+ *
+ * A three-argument bindedSocket is told apart by the type of its second argument: a
+ * string (char *, an array, NULL) is generation 2, an integer generation 1. Each form
+ * behaves as its generation did (generation 1: no SO_REUSEADDR; an unknown host in
+ * creerSockAddr prints its line and gives 0.0.0.0, as the course did), with prise's
+ * fixes: addresses owned by prise (no leak), no crash on bad input, one line on stderr
+ * naming the real cause at a failure (PRISE_QUIET=1 silences it), reads/writes never
+ * print and never raise SIGPIPE.
+ *
+ * A program compiled against the course's own generation-1 header (int ports) and
+ * linked with -lprise works too: a second argument from 1 to 65535 in bindedSocket or
+ * creerSockAddr cannot be a string's address on Linux, so it is read as that
+ * generation's int (NULL keeps its generation-3 meaning). A program compiled against
+ * the course's own generation-2 header (3-argument bindedSocket) must use prise's header
+ * instead: `cc -include /path/to/prise/include/wrsock.h ...` (or pkg-config prise-course)
+ * puts it first, and the course's own header, guarded by the same WRSOCK_H, is skipped.
+ *
+ * Taking a function's address (&bindedSocket, a bare bindedSocket) gives the
+ * generation-3 function. prise.h documents every function in full.
+ */
+#ifndef PRISE_COURSE_H
+#define PRISE_COURSE_H
+
+/* The system headers the course's helper headers include, which its programs rely on. */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <stdlib.h>
+#include <netdb.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Generation 3: the exported symbols, the course's names and prototypes. The names in
+ * parentheses are not expanded by the macros below. */
+int writes(int fd, char *buf, int n);
+int reads(int fd, char *buf, int n);
+struct addrinfo *getAddrInfo(const char *host, const char *service, int socktype);
+char *getNameInfo(struct sockaddr_in *sa);
+struct sockaddr_in *creerSock(char *host, char *port, int socktype, int *sockfd);
+int (bindedSocket)(char *host, char *port, int socktype, struct sockaddr_in *addr);
+struct sockaddr_in *(creerSockAddr)(char *host, char *port, int socktype);
+
+/* Generations 1 and 2, reached through the macros. */
+int prise_course_binded_socket_v1(char *host, int socktype, int port);
+int prise_course_binded_socket_v2(char *host, char *service, int socktype);
+struct sockaddr_in *prise_course_creer_sock_addr_v1(char *host, int port);
+struct sockaddr_in *CreerSockAddr(char *host, int port);
+int SockUdp(char *host, int port);
+
+#ifdef __cplusplus
+}
+
+/* C++ has overloading: the older forms are overloads of the same names. */
+inline int bindedSocket(char *host, int socktype, int port)
+{
+    return prise_course_binded_socket_v1(host, socktype, port);
+}
+inline int bindedSocket(char *host, char *service, int socktype)
+{
+    return prise_course_binded_socket_v2(host, service, socktype);
+}
+inline struct sockaddr_in *creerSockAddr(char *host, int port)
+{
+    return prise_course_creer_sock_addr_v1(host, port);
+}
+
+#else
+
+/* The number of arguments of a call (up to 5) picks the form... */
+#define PRISE_COURSE_ARGC_(a1, a2, a3, a4, a5, n, ...) n
+#define PRISE_COURSE_ARGC(...) PRISE_COURSE_ARGC_(__VA_ARGS__, 5, 4, 3, 2, 1, 0)
+#define PRISE_COURSE_JOIN_(a, b) a##b
+#define PRISE_COURSE_JOIN(a, b) PRISE_COURSE_JOIN_(a, b)
+/* ...and, for three, whether the second one is a string. _Generic selects a function,
+ * not a call, so only the chosen prototype checks the arguments; __extension__ keeps
+ * -std=c99 -pedantic quiet (GCC 4.9+ and clang accept _Generic in every mode). */
+#define PRISE_COURSE_IF_TEXT(x, text, integer)                                            \
+    __extension__ _Generic((x), char *: text, const char *: text, signed char *: text,    \
+                           unsigned char *: text, void *: text, const void *: text,       \
+                           default: integer)
+
+#define bindedSocket(...) \
+    PRISE_COURSE_JOIN(PRISE_COURSE_bindedSocket_, PRISE_COURSE_ARGC(__VA_ARGS__))(__VA_ARGS__)
+#define PRISE_COURSE_bindedSocket_4 (bindedSocket)
+#define PRISE_COURSE_bindedSocket_3(host, second, third)                                 \
+    PRISE_COURSE_IF_TEXT(second, prise_course_binded_socket_v2,                           \
+                         prise_course_binded_socket_v1)(host, second, third)
+
+#define creerSockAddr(...) \
+    PRISE_COURSE_JOIN(PRISE_COURSE_creerSockAddr_, PRISE_COURSE_ARGC(__VA_ARGS__))(__VA_ARGS__)
+#define PRISE_COURSE_creerSockAddr_3 (creerSockAddr)
+#define PRISE_COURSE_creerSockAddr_2 prise_course_creer_sock_addr_v1
+
+#endif /* __cplusplus */
+
+#endif /* PRISE_COURSE_H */
