@@ -29,26 +29,33 @@ MAIN_PATTERN   := ^[[:space:]]*((int|void)[[:space:]]+)?main[[:space:]]*[(]
 COURSE_HEADERS := include/prise.h include/prise_course.h include/helperSO.h include/wrsock.h
 folder_sources  = $(filter-out %/wrsock.c %/helperSO.c,$(wildcard $(1)*.c))
 folder_mains    = $(if $(call folder_sources,$(1)),$(shell grep -lE '$(MAIN_PATTERN)' $(call folder_sources,$(1))))
-folder_flags    = $(if $(wildcard $(1)wrsock.h $(1)helperSO.h $(1)wrsock.c $(1)helperSO.c),-include $(abspath include/wrsock.h))
-# $(1) source root, $(2) build root, $(3) compiler flags: defines one rule per program
-# and adds the programs to $(2)_PROGRAMS.
+folder_flags    = $(if $(wildcard $(1)wrsock.c $(1)helperSO.c),-include $(abspath include/wrsock.h))
+# $(1) source root, $(2) build root, $(3) compiler flags, $(4) the variable that lists
+# the programs: one rule per program.
 define program_tree
-$(foreach folder,$(wildcard $(1)/*/),$(foreach main,$(call folder_mains,$(folder)),$(eval $(call program_rule,$(folder),$(main),$(2)/$(patsubst $(1)/%.c,%,$(main)),$(3)))))
+$(foreach folder,$(wildcard $(1)/*/),$(foreach main,$(call folder_mains,$(folder)),$(eval $(call program_rule,$(folder),$(main),$(2)/$(patsubst $(1)/%.c,%,$(main)),$(3),$(4)))))
 endef
 folder_shared   = $(filter-out $(call folder_mains,$(1)),$(call folder_sources,$(1)))
 define program_rule
 $(3): $(2) $(call folder_shared,$(1)) $(wildcard $(1)*.h) $(COURSE_HEADERS) $(LIBDIR)/libprise.so
 	@mkdir -p $$(@D)
 	$$(CC) $(4) $(call folder_flags,$(1)) -Iinclude -o $$@ $(2) $(call folder_shared,$(1)) $$(EXAMPLE_LINK)
-PROGRAMS_$(firstword $(subst /, ,$(3))) += $(3)
+$(5) += $(3)
 endef
 
 EXAMPLE_FLAGS = $(CFLAGS) $(WARN)
 EXAMPLE_LINK  = -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -lprise -lpthread
-$(call program_tree,c-examples,build/examples,$$(EXAMPLE_FLAGS))
-EXAMPLES := $(PROGRAMS_build)
+$(call program_tree,c-examples,build/examples,$$(EXAMPLE_FLAGS),EXAMPLES)
 
-.PHONY: all lib header examples test demo bench install uninstall clean check-rust python-test bench-smoke check-memory check-sanitize load load-small fuzz
+# tests/course/: programs in the style of each generation of the course's helper, built
+# as a course folder is, with no warning allowed; tests/course_generations.rs builds them
+# with each C standard (COURSE_STD) and compiler (CC) into its own COURSE_BUILD.
+COURSE_STD   ?= gnu11
+COURSE_BUILD ?= build/course/$(notdir $(CC))-$(COURSE_STD)
+COURSE_FLAGS  = -std=$(COURSE_STD) -O1 -g $(WARN) -Werror -Werror=implicit-function-declaration
+$(call program_tree,tests/course,$(COURSE_BUILD),$$(COURSE_FLAGS),COURSE_PROGRAMS)
+
+.PHONY: all lib header examples course-programs test demo bench install uninstall clean check-rust python-test bench-smoke check-memory check-sanitize load load-small fuzz
 
 all: header lib examples
 
@@ -63,6 +70,8 @@ header: lib
 	if ! cmp -s "$$fresh" include/prise.h; then cp "$$fresh" include/prise.h; echo "include/prise.h updated"; fi
 
 examples: $(EXAMPLES)
+
+course-programs: $(COURSE_PROGRAMS)
 
 $(LIBDIR)/libprise.so: lib
 

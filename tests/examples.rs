@@ -8,29 +8,11 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{compile, expect_success, repo, run, Process};
+use common::{compile, expect_success, repo, run, run_client, start_server, Process};
 
 fn example(topic: &str, name: &str) -> std::path::PathBuf {
     let source = repo().join(format!("c-examples/{topic}/{name}.c"));
     compile(name, &[source], &[repo().join("c-examples")], &[])
-}
-
-/// Starts a server that prints "listening on ... :PORT" first; returns it and the port.
-fn start_server(program: &std::path::Path, args: &[&str]) -> (Process, u16) {
-    let mut server = Process::spawn(
-        Command::new(program)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit()),
-    );
-    let line = server.read_line(Duration::from_secs(10));
-    let port = line
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no port in the server's first line {line:?}"));
-    (server, port)
 }
 
 #[test]
@@ -97,25 +79,6 @@ fn examples_print_usage_and_clear_errors() {
 }
 
 /// Runs a client program with `input` on stdin; returns its stdout (success required).
-fn run_client(program: &std::path::Path, args: &[&str], input: &str) -> String {
-    let mut client = Process::spawn(
-        Command::new(program)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped()),
-    );
-    client
-        .child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let output = client.wait(Duration::from_secs(20));
-    expect_success(&program.display().to_string(), &output)
-}
-
 /// `clients` concurrent TCP clients, each sending `chunks` pieces of 4 KiB of its own
 /// pattern and checking every byte of the echo. Returns the bytes checked.
 fn concurrent_echo(port: u16, clients: usize, chunks: usize) -> usize {

@@ -147,7 +147,10 @@ fn install_pkg_config_static_link_and_uninstall() {
         .current_dir(&course_dir)
         .status()
         .unwrap();
-    assert!(status.success(), "the course program did not build in place");
+    assert!(
+        status.success(),
+        "the course program did not build in place"
+    );
     let output = run(
         &course_program,
         &[],

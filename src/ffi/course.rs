@@ -258,7 +258,8 @@ impl Form {
 
 /// bindedSocket of every generation, in the boundary: -1 when the name cannot be
 /// resolved or the socket made, -2 when bind fails, the descriptor otherwise.
-/// Generation 1 does not set SO_REUSEADDR; `out` receives the address bound.
+/// Generation 1 does not set SO_REUSEADDR and never writes `out`; for the others `out`
+/// (may be NULL) receives the address bound.
 fn binded_socket_boundary(host: *const c_char, form: Form, out: *mut sockaddr_in) -> c_int {
     boundary_with(
         "bindedSocket",
@@ -290,9 +291,12 @@ fn binded_socket_boundary(host: *const c_char, form: Form, out: *mut sockaddr_in
                         }
                     },
                 )?;
-            // SAFETY: out is NULL or the caller's sockaddr_in.
-            if let (Some(out), Some(sin)) = (unsafe { out.as_mut() }, bound.to_sockaddr_in()) {
-                *out = sin;
+            // Generation 1 has no address out: what sits in its place is not the caller's.
+            if let (Form::TextPort { .. }, Some(sin)) = (form, bound.to_sockaddr_in()) {
+                // SAFETY: out is NULL or the caller's sockaddr_in.
+                if let Some(out) = unsafe { out.as_mut() } {
+                    *out = sin;
+                }
             }
             Ok(fd)
         },
@@ -382,10 +386,11 @@ fn sock_addr_boundary(call: &'static str, host: *const c_char, form: Form) -> *m
                 (Ok(list), _) => interned(&list.first().addr),
                 (Err(error), Form::IntPort { port, .. }) => {
                     let fallback = course::unresolved_v4(port as u16);
-                    course::report(
-                        call,
-                        &error.hint(format!("using {fallback}, as the course's helper did")),
+                    let sentence = format!(
+                        "{}; the address is {fallback}, as with the course's helper",
+                        error.message()
                     );
+                    course::report(call, &Error::with_message(error.errno(), sentence));
                     interned(&fallback)
                 }
                 (Err(error), Form::TextPort { .. }) => Err(error),

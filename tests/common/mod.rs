@@ -196,3 +196,51 @@ pub fn expect_success(name: &str, output: &Output) -> String {
     );
     stdout
 }
+
+/// Starts a server that prints a line ending in its port first ("listening on
+/// ADDRESS 0.0.0.0:PORT", "daytime sur le port PORT"); returns it and the port.
+pub fn start_server(program: &Path, args: &[&str]) -> (Process, u16) {
+    let mut server = Process::spawn(
+        Command::new(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit()),
+    );
+    let line = server.read_line(Duration::from_secs(10));
+    let digits: String = line
+        .trim_end()
+        .chars()
+        .rev()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let port = digits
+        .chars()
+        .rev()
+        .collect::<String>()
+        .parse()
+        .unwrap_or_else(|_| panic!("no port at the end of the server's first line {line:?}"));
+    (server, port)
+}
+
+/// Runs a client with `input` on its stdin to its end (20 s at most); returns its stdout
+/// after checking that it succeeded.
+pub fn run_client(program: &Path, args: &[&str], input: &str) -> String {
+    use std::io::Write;
+    let mut client = Process::spawn(
+        Command::new(program)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
+    client
+        .child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let output = client.wait(Duration::from_secs(20));
+    expect_success(&program.display().to_string(), &output)
+}
