@@ -503,30 +503,6 @@ struct sockaddr_in *creerSock(char *host, char *port, int socktype, int *sockfd)
 int bindedSocket(char *host, char *port, int socktype, struct sockaddr_in *addr);
 
 /**
- * Generation 1 of the course's bindedSocket, bindedSocket(host, type, port): creates
- * and binds an IPv4 socket, without SO_REUSEADDR as that generation.
- *
- * host: may be NULL (0.0.0.0). port: 0 to 65535 (0: the kernel picks one).
- * Returns the descriptor; -1 when the host cannot be resolved, the port is out of range
- * (EINVAL) or the socket cannot be made; -2 when bind fails. errno is set.
- * Ownership: the caller owns the descriptor.
- * prise's helperSO.h and wrsock.h call it for a three-argument bindedSocket whose
- * second argument is an integer.
- */
-int prise_course_binded_socket_v1(char *host, int socktype, int port);
-
-/**
- * Generation 2 of the course's bindedSocket, bindedSocket(host, service, type): as
- * generation 3 (SO_REUSEADDR; -1 or -2 on failure) without the address out.
- *
- * host, service: may be NULL (0.0.0.0, port 0).
- * Ownership: the caller owns the descriptor.
- * prise's helperSO.h and wrsock.h call it for a three-argument bindedSocket whose
- * second argument is a string.
- */
-int prise_course_binded_socket_v2(char *host, char *service, int socktype);
-
-/**
  * Resolves host/port into an IPv4 address (as getAddrInfo), as the course's
  * creerSockAddr (generation 3); no socket is made.
  *
@@ -540,40 +516,6 @@ int prise_course_binded_socket_v2(char *host, char *service, int socktype);
  * behaves as prise_course_creer_sock_addr_v1. NULL keeps its meaning here (port 0).
  */
 struct sockaddr_in *creerSockAddr(char *host, char *port, int socktype);
-
-/**
- * Generation 1 of the course's creerSockAddr, creerSockAddr(host, port) with an int
- * port: the IPv4 address of host (NULL: 0.0.0.0) and port.
- *
- * port: 0 to 65535.
- * Returns the address. When host cannot be resolved the reason is printed and the
- * address is 0.0.0.0 with the port, as that generation did (never NULL for a bad host,
- * so a program that does not check does not crash); NULL with EINVAL for a port out of
- * range.
- * Ownership: the address belongs to prise, as creerSock's.
- * prise's helperSO.h and wrsock.h call it for a two-argument creerSockAddr.
- */
-struct sockaddr_in *prise_course_creer_sock_addr_v1(char *host, int port);
-
-/**
- * The course's CreerSockAddr(host, port) (its minichat variant): as the generation-1
- * creerSockAddr.
- *
- * Ownership: the address belongs to prise, as creerSock's.
- */
-struct sockaddr_in *CreerSockAddr(char *host, int port);
-
-/**
- * The course's SockUdp(host, port) (its minichat variant): an IPv4 UDP socket bound to
- * host:port, without SO_REUSEADDR.
- *
- * host: may be NULL (0.0.0.0). port: 0 to 65535.
- * Returns the descriptor, even when bind fails (the reason is printed, as the course
- * did, and the socket is left unbound); -1 with errno when the host cannot be resolved,
- * the port is out of range (EINVAL) or the socket cannot be made.
- * Ownership: the caller owns the descriptor.
- */
-int SockUdp(char *host, int port);
 
 /**
  * Writes all n bytes, as the course's writes, retrying EINTR and short writes; never

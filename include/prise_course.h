@@ -34,7 +34,8 @@
  * puts it first, and the course's own header, guarded by the same WRSOCK_H, is skipped.
  *
  * Taking a function's address (&bindedSocket, a bare bindedSocket) gives the
- * generation-3 function. prise.h documents every function in full.
+ * generation-3 function. prise.h documents the generation-3 functions in full; the older
+ * forms are documented below. A test of prise checks these prototypes against the library.
  */
 #ifndef PRISE_COURSE_H
 #define PRISE_COURSE_H
@@ -64,11 +65,32 @@ struct sockaddr_in *creerSock(char *host, char *port, int socktype, int *sockfd)
 int (bindedSocket)(char *host, char *port, int socktype, struct sockaddr_in *addr);
 struct sockaddr_in *(creerSockAddr)(char *host, char *port, int socktype);
 
-/* Generations 1 and 2, reached through the macros. */
+/* Generations 1 and 2, reached through the macros. host may be NULL (0.0.0.0); an int
+ * port is 0 to 65535 (0: the kernel picks one), anything else is EINVAL. */
+
+/* bindedSocket(host, type, port), generation 1: an IPv4 socket bound to host:port,
+ * without SO_REUSEADDR. Returns it; -1 (errno set) when the host cannot be resolved, the
+ * port is out of range or the socket cannot be made; -2 when bind fails. The caller
+ * closes the descriptor. */
 int prise_course_binded_socket_v1(char *host, int socktype, int port);
+
+/* bindedSocket(host, service, type), generation 2: as generation 3 (SO_REUSEADDR, -1 or
+ * -2) without the address out. service may be NULL (port 0). */
 int prise_course_binded_socket_v2(char *host, char *service, int socktype);
+
+/* creerSockAddr(host, port), generation 1: the IPv4 address of host and port. An unknown
+ * host prints the reason and gives 0.0.0.0 with the port, as the course did (never NULL
+ * for a bad host); NULL with EINVAL for a bad port. The address belongs to prise, valid
+ * for the whole process: the same address always gives the same pointer (no leak). */
 struct sockaddr_in *prise_course_creer_sock_addr_v1(char *host, int port);
+
+/* CreerSockAddr(host, port), the minichat variant: as creerSockAddr(host, port). */
 struct sockaddr_in *CreerSockAddr(char *host, int port);
+
+/* SockUdp(host, port), the minichat variant: an IPv4 UDP socket bound to host:port
+ * without SO_REUSEADDR. Returns it even when bind fails (the reason is printed and the
+ * socket left unbound, as the course did); -1 with errno when the host cannot be
+ * resolved, the port is out of range or the socket cannot be made. */
 int SockUdp(char *host, int port);
 
 #ifdef __cplusplus

@@ -65,6 +65,114 @@ mod abi_checks {
         assert!(missing.is_empty(), "not inside the boundary: {missing:#?}");
     }
 
+    /// include/prise_course.h is written by hand (macros cannot be generated): each of
+    /// its prototypes must match the Rust function exported under that name, and every
+    /// course function exported must be declared there.
+    #[test]
+    fn course_header_matches_the_exported_functions() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let rust = std::fs::read_to_string(root.join("src/ffi/course.rs")).unwrap();
+        let header = std::fs::read_to_string(root.join("include/prise_course.h")).unwrap();
+        let c_type = |rust_type: &str| -> String {
+            let rust_type = rust_type.trim();
+            let (pointer, base) = match rust_type.strip_prefix("*mut ") {
+                Some(base) => ("*", base),
+                None => match rust_type.strip_prefix("*const ") {
+                    Some(base) => ("*", base),
+                    None => ("", rust_type),
+                },
+            };
+            let constant = if rust_type.starts_with("*const ") {
+                "const "
+            } else {
+                ""
+            };
+            let base = match base {
+                "c_int" => "int",
+                "c_char" => "char",
+                other => return format!("{constant}struct {other} {pointer}").trim().into(),
+            };
+            format!("{constant}{base} {pointer}").trim().into()
+        };
+        let mut exported = std::collections::BTreeMap::new();
+        for (index, _) in rust.match_indices("pub extern \"C\" fn ") {
+            let rest = &rust[index + "pub extern \"C\" fn ".len()..];
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            let params_text = &rest[rest.find('(').unwrap() + 1..rest.find(')').unwrap()];
+            let params: Vec<String> = params_text
+                .split(',')
+                .filter(|p| !p.trim().is_empty())
+                .map(|p| c_type(p.split(':').nth(1).unwrap()))
+                .collect();
+            let after = &rest[rest.find(')').unwrap() + 1..rest.find('{').unwrap()];
+            let result = c_type(after.trim().trim_start_matches("->"));
+            exported.insert(name, format!("{result}({})", params.join(", ")));
+        }
+        // C prototypes, "type name(type name, ...);" with optional parentheses round the
+        // name, once comments, preprocessor lines and function bodies are set aside.
+        let mut code = String::new();
+        let mut rest = header.as_str();
+        while let Some(start) = rest.find("/*") {
+            code.push_str(&rest[..start]);
+            rest = &rest[start + rest[start..].find("*/").unwrap() + 2..];
+        }
+        code.push_str(rest);
+        let mut continued = false;
+        let code: Vec<&str> = code
+            .lines()
+            .filter(|line| {
+                let directive = continued || line.trim_start().starts_with('#');
+                continued = directive && line.ends_with('\\');
+                !directive
+            })
+            .collect();
+        let mut declared = std::collections::BTreeMap::new();
+        for statement in code.join(" ").split(';') {
+            let statement = statement.rsplit(['{', '}']).next().unwrap().trim();
+            if statement.starts_with("return") || !statement.ends_with(')') {
+                continue;
+            }
+            // The parameter list opens at the '(' matching the last ')'.
+            let Some(open) = statement.rfind('(') else {
+                continue;
+            };
+            let head = statement[..open].replace(['(', ')'], " ");
+            let head = head.trim();
+            let split = head.rfind([' ', '*']).unwrap() + 1;
+            let (result, name) = head.split_at(split);
+            let params: Vec<&str> = statement[open + 1..statement.len() - 1]
+                .split(',')
+                .map(|p| {
+                    let p = p.trim();
+                    p[..p.rfind([' ', '*']).unwrap() + 1].trim()
+                })
+                .collect();
+            declared.insert(
+                name.to_string(),
+                format!("{}({})", result.trim(), params.join(", ")),
+            );
+        }
+        let normal = |s: &str| s.replace(' ', "");
+        for (name, signature) in &exported {
+            let c = declared
+                .get(name)
+                .unwrap_or_else(|| panic!("{name} is not declared in prise_course.h"));
+            assert_eq!(
+                normal(c),
+                normal(signature),
+                "prise_course.h's {name} differs from the Rust function"
+            );
+        }
+        assert!(
+            exported.len() >= 12,
+            "found only {} course functions",
+            exported.len()
+        );
+    }
+
     fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
         let mut files = Vec::new();
         for entry in std::fs::read_dir(dir).unwrap() {

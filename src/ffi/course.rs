@@ -375,7 +375,11 @@ pub extern "C" fn prise_course_binded_socket_v2(
 fn sock_addr_boundary(call: &'static str, host: *const c_char, form: Form) -> *mut sockaddr_in {
     course_boundary(
         call,
-        || form.trace_args(host),
+        || match form {
+            // Generation 1's creerSockAddr(host, port) has no type.
+            Form::IntPort { port, .. } => format!("{}, {port}", trace::text(host)),
+            Form::TextPort { .. } => form.trace_args(host),
+        },
         std::ptr::null_mut(),
         || {
             let service = form.service()?;
