@@ -4,8 +4,8 @@
 Variants alternate within each round (the order rotates every round, so that no variant
 is always first or last); medians, min-max, and ratios taken round by round against the
 baseline. Transfer benchmarks run pinned to one core (taskset -c 0): across two cores an
-idle core's wake-up dominates (see shared/BENCHMARKING.md). All traffic is on loopback;
-every process started is stopped.
+idle core's wake-up dominates (METHOD below says why, in the report too). All traffic is
+on loopback; every process started is stopped.
 
     bench/run.py [--smoke] [--out FILE]
 --smoke runs each program once with tiny sizes (make test uses it so they cannot rot).
@@ -25,6 +25,26 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "build", "bench")
 EXAMPLES = os.path.join(ROOT, "build", "examples")
 PIN = ["taskset", "-c", "0"] if shutil.which("taskset") else []
+
+
+# How to read the report: written into BENCHMARKS.md so that it stands on its own.
+METHOD = """### How these numbers are taken
+
+- **Where the two ends run decides the result.** On a small virtual machine, with both
+  processes on one core a loopback round trip costs a few microseconds; with one end on
+  each core, an idle core halts between messages and takes tens of microseconds to wake,
+  which swamps what is measured. Unpinned runs jump between the two cases from run to run.
+  So transfers run pinned to one core (`taskset -c 0`); a ratio never mixes a pinned and
+  an unpinned figure.
+- **Ratios, not absolute figures**: each variant runs in the same round as its baseline,
+  the order of variants rotates every round (none is always first or last), and the ratio
+  is taken round by round; the median and the min-max of those ratios are shown. Between
+  two identical variants this method shows about +/-2.5 % on bulk transfers and +/-0.5 %
+  on ping-pong, so smaller differences are noise.
+- **UDP unpaced**: the sender outruns a receiver on the same core and the kernel drops
+  datagrams; sent, received and lost are all reported.
+- **Instruction counts** (valgrind's callgrind) are exact whatever the noise: they are the
+  measure of what the ABI layer adds to a call."""
 
 
 def measure(command, timeout=300):
@@ -120,7 +140,7 @@ def main():
               "the order rotated each round; ratios are taken round by round." %
               (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), n),
               "Transfers run pinned to one core (`taskset -c 0`, both ends on core 0), as parity "
-              "ratios need; connection rates are given pinned and unpinned.", ""]
+              "ratios need; connection rates are given pinned and unpinned.", "", METHOD, ""]
     targets = []
 
     def section(title, lines):
