@@ -96,7 +96,7 @@ check-rust:
 
 # The C test programs of tests/c, built by make for the memory and sanitizer checks
 # (cargo test builds its own copies).
-C_TESTS     := primitives resolution course helpers course_style
+C_TESTS     := primitives resolution course helpers course_style edges
 C_TEST_LINK  = -Iinclude -Ic-examples -Itests/c -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -lprise -lpthread
 
 build/tests/%: tests/c/%.c tests/c/check.h include/prise.h $(LIBDIR)/libprise.so

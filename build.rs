@@ -1,5 +1,6 @@
 //! Generates the C header with cbindgen (into OUT_DIR; `make header` copies it to
-//! include/prise.h, and a test fails when the committed copy differs) and gives the
+//! include/prise.h, and a test fails when the committed copy differs), compiles the one
+//! C file of the library (src/serve_handler.c: see there why it is C) and gives the
 //! shared library its soname.
 
 use std::env;
@@ -20,6 +21,12 @@ fn main() {
     );
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-changed=src");
+
+    cc::Build::new()
+        .file(crate_dir.join("src/serve_handler.c"))
+        .flag("-pthread")
+        .warnings_into_errors(true)
+        .compile("prise_serve_handler");
 
     let mut config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml"))
         .expect("cbindgen.toml is readable");

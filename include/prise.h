@@ -12,12 +12,21 @@
  *    the EAI_* code.
  *  - NULL is an error (EINVAL), never a crash, unless a function says it may be NULL.
  *  - Nothing raises SIGPIPE: writing to a closed peer is -1 with EPIPE.
+ *  - Descriptors prise makes for the caller (the helpers', the course API's, the
+ *    connections its servers accept, prise_recv_fd's) are close-on-exec, as Python, Go
+ *    and Rust make theirs; prise_socket and prise_accept keep the flags asked for, as
+ *    socket(2) and accept(2) do.
  *  - Ownership is written on each function. Text for free() comes from malloc;
  *    addrinfo lists are libc's and go to freeaddrinfo().
  *  - Thread-safe: no static result buffers (per-thread storage where POSIX has one).
  *  - The prise_* functions never print. The course helper API (getAddrInfo, creerSock,
  *    bindedSocket, …) prints one line on stderr per failure, as the course does;
- *    PRISE_QUIET=1 in the environment silences it.
+ *    PRISE_QUIET=1 in the environment silences it. A line stderr cannot take (full
+ *    disk, closed pipe) is dropped: no abort, no SIGPIPE, the call's result unchanged.
+ *  - Text prise writes (sentences, course and PRISE_TRACE lines, prise_addr_format)
+ *    shows control characters and NUL escaped (\n, \0, \x01): a name cannot forge a line.
+ *  - Safe after fork() in a threaded program, and from atexit handlers and pthread_key
+ *    destructors (there, prise_last_error() keeps no sentence; errno is set).
  */
 
 #ifndef PRISE_H
@@ -43,6 +52,16 @@
  * The C handler of a server: the client's descriptor and the caller's context.
  */
 typedef int (*PriseHandler)(int conn_fd, void *ctx);
+
+/**
+ * `struct prise_served_call` of src/serve_handler.c.
+ */
+typedef struct ServedCall {
+  int (*handler)(int conn, void *ctx);
+  void *ctx;
+  int conn;
+  void (*release)(void *call);
+} ServedCall;
 
 
 
@@ -81,7 +100,9 @@ const char *prise_version(void);
  *
  * domain: AF_INET, AF_INET6 or AF_UNIX; type: SOCK_STREAM or SOCK_DGRAM (SOCK_NONBLOCK
  * and SOCK_CLOEXEC may be or-ed in); protocol: usually 0.
- * Returns the new descriptor, or -1 with errno (EAFNOSUPPORT, EINVAL, EMFILE, …).
+ * Returns the new descriptor, or -1 with errno (EAFNOSUPPORT, EINVAL, EMFILE, …). Its
+ * flags are the ones asked for: close-on-exec only with SOCK_CLOEXEC, as socket(2)
+ * (the helpers' sockets are always close-on-exec).
  * Ownership: the caller owns the descriptor and closes it with prise_close() or close().
  */
 int prise_socket(int domain, int socktype, int protocol);
@@ -109,8 +130,9 @@ int prise_listen(int sockfd, int backlog);
  * addr/addrlen: where to store the peer's address; both may be NULL. When addr is not
  * NULL, *addrlen is its size on entry and the address's full size on return (the
  * address is cut to fit, as the kernel does).
- * Returns the connected descriptor, or -1 with errno (EINVAL when the socket is not
- * listening or addr is given without addrlen, EAGAIN on timeout, EINTR, …).
+ * Returns the connected descriptor (not close-on-exec, as accept(2)), or -1 with errno
+ * (EINVAL when the socket is not listening or addr is given without addrlen, EAGAIN on
+ * timeout, EINTR, …).
  * Ownership: the caller owns the returned descriptor.
  */
 int prise_accept(int sockfd, struct sockaddr *addr, socklen_t *addrlen);
@@ -296,7 +318,8 @@ int prise_getnameinfo(const struct sockaddr *addr,
  *
  * name: a host name or dotted address; must not be NULL.
  * Returns the entry (h_addrtype AF_INET, h_length 4, h_addr_list NULL-terminated), or
- * NULL with errno (ENOENT unknown host, EINVAL NULL or empty name, EAGAIN try again).
+ * NULL with errno (ENOENT unknown host, EINVAL NULL or empty name, EAGAIN try again;
+ * ENOMEM when called as the thread ends, from a pthread_key destructor or atexit).
  * Ownership: the entry belongs to prise and stays valid until the next
  * prise_gethostbyname() call on the same thread; do not free it.
  */
@@ -307,9 +330,9 @@ struct hostent *prise_gethostbyname(const char *name);
  * IPv4, as the resolver sorts them) until one connects.
  *
  * host, service: must not be NULL; service is a port number or a name ("http").
- * Returns the connected descriptor, or -1 with errno: that of the last attempt
- * (ECONNREFUSED, ETIMEDOUT, ENETUNREACH, …), or ENOENT/EINVAL when the name or port
- * cannot be resolved; prise_last_error() names every address tried.
+ * Returns the connected descriptor (close-on-exec), or -1 with errno: that of the last
+ * attempt (ECONNREFUSED, ETIMEDOUT, ENETUNREACH, …), or ENOENT/EINVAL when the name or
+ * port cannot be resolved; prise_last_error() names every address tried.
  * Ownership: the caller owns the descriptor.
  */
 int prise_tcp_connect(const char *host, const char *service);
@@ -318,8 +341,8 @@ int prise_tcp_connect(const char *host, const char *service);
  * As prise_tcp_connect, each attempt bounded by millis milliseconds (> 0). The returned
  * socket is blocking again.
  *
- * Returns the connected descriptor, or -1 with errno (ETIMEDOUT when no address
- * answered in time, EINVAL for millis <= 0, …). Ownership: the caller owns it.
+ * Returns the connected descriptor (close-on-exec), or -1 with errno (ETIMEDOUT when no
+ * address answered in time, EINVAL for millis <= 0, …). Ownership: the caller owns it.
  */
 int prise_tcp_connect_timeout(const char *host, const char *service, int millis);
 
@@ -329,15 +352,15 @@ int prise_tcp_connect_timeout(const char *host, const char *service, int millis)
  * host: may be NULL: one dual-stack socket on "::" (IPV6_V6ONLY off) that accepts IPv4
  * and IPv6 clients, or 0.0.0.0 where IPv6 is unavailable. service: must not be NULL;
  * "0" lets the kernel pick a port (read it with prise_getsockname). backlog: as listen.
- * Returns the listening descriptor, or -1 with errno (EADDRINUSE, EACCES, ENOENT, …).
- * Ownership: the caller owns the descriptor.
+ * Returns the listening descriptor (close-on-exec), or -1 with errno (EADDRINUSE, EACCES,
+ * ENOENT, …). Ownership: the caller owns the descriptor.
  */
 int prise_tcp_listen(const char *host, const char *service, int backlog);
 
 /**
  * A UDP socket bound to host:service (NULL host: dual-stack, as prise_tcp_listen).
  *
- * Returns the descriptor, or -1 with errno (EADDRINUSE, ENOENT, EINVAL, …).
+ * Returns the descriptor (close-on-exec), or -1 with errno (EADDRINUSE, ENOENT, EINVAL, …).
  * Ownership: the caller owns the descriptor.
  */
 int prise_udp_bind(const char *host, const char *service);
@@ -345,8 +368,8 @@ int prise_udp_bind(const char *host, const char *service);
 /**
  * A UDP socket connected to host:service, for send/recv without addresses.
  *
- * host, service: must not be NULL. Returns the descriptor, or -1 with errno.
- * A later recv may fail with ECONNREFUSED when nothing listens at the peer's port.
+ * host, service: must not be NULL. Returns the descriptor (close-on-exec), or -1 with
+ * errno. A later recv may fail with ECONNREFUSED when nothing listens at the peer's port.
  * Ownership: the caller owns the descriptor.
  */
 int prise_udp_connect(const char *host, const char *service);
@@ -355,12 +378,15 @@ int prise_udp_connect(const char *host, const char *service);
  * A Unix-domain server socket at path (listening, for SOCK_STREAM).
  *
  * path: must not be NULL or empty; a leading '@' names the Linux abstract namespace
- * (no file). type: SOCK_STREAM or SOCK_DGRAM. A socket file left by a dead server is
- * replaced; a live server there is EADDRINUSE (found by connecting to it, so that server
- * sees one empty connection). A path that does not fit sun_path (107
- * bytes) is ENAMETOOLONG, never cut. The file's permissions follow the umask.
- * Returns the descriptor, or -1 with errno. Ownership: the caller owns the descriptor
- * and removes the file (unlink) when done.
+ * (no file). type: SOCK_STREAM or SOCK_DGRAM. Only a socket file left by a server that
+ * has stopped is replaced. Anything else at path is left untouched and is EADDRINUSE
+ * with a sentence saying what is there: a regular file, a FIFO, a directory, a symbolic
+ * link (dangling or not), or a live server's socket (found by a connect that never
+ * blocks, so that server sees one empty connection; a full backlog counts as live).
+ * A path longer than 107 bytes (an abstract name longer than 107 after its '@') is
+ * ENAMETOOLONG, never cut. The file's permissions follow the umask.
+ * Returns the descriptor (close-on-exec), or -1 with errno. Ownership: the caller owns
+ * the descriptor and removes the file (unlink) when done.
  */
 int prise_unix_listen(const char *path, int socktype);
 
@@ -368,8 +394,8 @@ int prise_unix_listen(const char *path, int socktype);
  * A Unix-domain client socket connected to path ('@' for the abstract namespace); a
  * SOCK_DGRAM client is auto-bound to an abstract address so the server can reply.
  *
- * Returns the descriptor, or -1 with errno (ENOENT or ECONNREFUSED when no server is
- * there, ENAMETOOLONG, EINVAL). Ownership: the caller owns the descriptor.
+ * Returns the descriptor (close-on-exec), or -1 with errno (ENOENT or ECONNREFUSED when
+ * no server is there, ENAMETOOLONG, EINVAL). Ownership: the caller owns the descriptor.
  */
 int prise_unix_connect(const char *path, int socktype);
 
@@ -378,8 +404,19 @@ int prise_unix_connect(const char *path, int socktype);
  * writes a NUL. Reentrant (no static buffer) and never consumes bytes after the
  * newline, so plain reads can follow it on the same descriptor.
  *
- * buf: must not be NULL; n: its size, at least 1. Returns the byte count without the
- * NUL (0 at end of file), or -1 with errno (EAGAIN on timeout, ECONNRESET, EINVAL).
+ * On a stream socket nothing is consumed until the line is whole (or fills n-1 bytes,
+ * or the peer has closed): with a timeout (prise_set_timeout) or O_NONBLOCK, a line
+ * that has not fully arrived is -1 with EAGAIN and stays queued, and a later call gets
+ * it whole. (A line must fit in the socket's receive queue to be waited for this way;
+ * a longer one comes in pieces of n-1 bytes when n is smaller than the queue.)
+ * On a datagram socket one datagram is one line, newlines and all (cut to n-1 bytes;
+ * an empty datagram gives 0). On other descriptors (pipes, files) bytes are read one
+ * at a time; when a non-blocking one runs dry mid-line, the part read so far is
+ * returned (a result without '\n' at the end), nothing is lost.
+ *
+ * buf: must not be NULL; n: its size, at least 2 (a byte and the NUL). Returns the
+ * byte count without the NUL (0 at end of file), or -1 with errno (EAGAIN on timeout
+ * or when non-blocking, ECONNRESET, EINVAL for a NULL buf or n < 2).
  */
 ssize_t prise_read_line(int fd, char *buf, size_t n);
 
@@ -405,34 +442,43 @@ int prise_addr_format(const struct sockaddr *addr, socklen_t len, char *buf, siz
 /**
  * Sends descriptor fd over the Unix stream socket sock (SCM_RIGHTS, with one byte).
  *
- * Returns 0, or -1 with errno (EBADF, ENOTSOCK, EPIPE, EINVAL). Ownership: the caller
+ * Returns 0, or -1 with errno (EINVAL when sock is not a Unix-domain socket, EBADF for
+ * a bad sock or fd, ENOTSOCK, EPIPE); nothing is sent on failure. Ownership: the caller
  * keeps fd; the receiver gets its own copy.
  */
 int prise_send_fd(int sock, int fd);
 
 /**
- * Receives a descriptor sent with prise_send_fd on the Unix stream socket sock.
+ * Receives a descriptor sent with prise_send_fd on the Unix stream socket sock (works
+ * with SO_PASSCRED on).
  *
  * Returns the new descriptor (close-on-exec), or -1 with errno (ECONNRESET when the
- * peer closed, EBADMSG when the message carried no descriptor, EBADF, …).
+ * peer closed, EBADMSG when the message carried no descriptor or several of them,
+ * EMFILE when this process has no descriptor left for it, EBADF, …); on failure every
+ * descriptor the message brought is closed.
  * Ownership: the caller owns the new descriptor.
  */
 int prise_recv_fd(int sock);
 
 /**
- * The process id, user id and group id of the peer of a Unix socket (SO_PEERCRED).
+ * The process id, user id and group id of the peer of a connected Unix stream socket
+ * (SO_PEERCRED).
  *
- * pid, uid, gid: each may be NULL when not wanted. Returns 0, or -1 with errno
- * (ENOTSOCK, EBADF, ENOTCONN, EINVAL).
+ * pid, uid, gid: each may be NULL when not wanted; they are written only on success.
+ * Returns 0, or -1 with errno (EINVAL when sock is not a Unix-domain socket, ENOTCONN
+ * when it has no peer: not connected, listening, or a datagram socket; ENOTSOCK, EBADF).
  */
 int prise_peer_cred(int sock, pid_t *pid, uid_t *uid, gid_t *gid);
 
 /**
  * Serves clients with a child process each (the course's fork model): accepts on
  * listen_fd, forks, runs handler(conn_fd, ctx) in the child, which then exits with the
- * handler's return value. Children are reaped as they end: no zombies.
+ * handler's return value (0 when the handler ends with pthread_exit). Children are
+ * reaped as they end: no zombies. Clients are waited for with poll, so a non-blocking
+ * listen_fd works too.
  *
  * listen_fd: a listening socket. handler: must not be NULL. ctx: passed as is.
+ * conn_fd is close-on-exec (a handler that execs a program hands it no socket).
  * Runs until listen_fd is shut down (shutdown(listen_fd, SHUT_RDWR), from a signal
  * handler or another thread), then waits for the children still serving and returns 0;
  * -1 with errno when listen_fd is not a listening socket or accept fails for good.
@@ -443,13 +489,17 @@ int prise_serve_fork(int listen_fd, PriseHandler handler, void *ctx);
 /**
  * Serves clients with a thread each: accepts on listen_fd and runs handler(conn_fd,
  * ctx) in a new thread. The descriptor is passed by value, so the classic race of
- * passing &fd to pthread_create cannot happen.
+ * passing &fd to pthread_create cannot happen. A handler may end its thread with
+ * pthread_exit (as course handlers do): that connection is closed and the server goes
+ * on. Clients are waited for with poll: a non-blocking listen_fd sleeps, never spins.
  *
  * listen_fd: a listening socket. handler: must not be NULL; it runs in many threads at
- * once. ctx: shared by every thread as is. Runs until listen_fd is shut down, then
- * waits for the threads still serving and returns 0; -1 with errno when listen_fd is not
- * a listening socket or accept fails for good.
- * Ownership: prise closes conn_fd after the handler returns; the caller keeps listen_fd.
+ * once, each with the system's default stack size. ctx: shared by every thread as is.
+ * conn_fd is close-on-exec. Runs until listen_fd is shut down, then waits for the
+ * threads still serving and returns 0; -1 with errno when listen_fd is not a listening
+ * socket or accept fails for good.
+ * Ownership: prise closes conn_fd after the handler returns (or exits its thread); the
+ * caller keeps listen_fd.
  */
 int prise_serve_threads(int listen_fd, PriseHandler handler, void *ctx);
 
@@ -475,7 +525,7 @@ char *getNameInfo(struct sockaddr_in *sa);
  * Resolves host/port (as getAddrInfo) and creates an unbound socket of the matching
  * family and type, as the course's creerSock.
  *
- * sockfd: must not be NULL; receives the socket, or -1 on failure.
+ * sockfd: must not be NULL; receives the socket (close-on-exec), or -1 on failure.
  * Returns the address, or NULL with errno (EINVAL for a NULL sockfd, ENOENT unknown
  * host, EINVAL bad port, EMFILE, …).
  * Ownership: the caller owns *sockfd. The address belongs to prise and stays valid for
@@ -485,13 +535,15 @@ char *getNameInfo(struct sockaddr_in *sa);
 struct sockaddr_in *creerSock(char *host, char *port, int socktype, int *sockfd);
 
 /**
- * Creates a socket for host/port (as getAddrInfo), sets SO_REUSEADDR and binds it, as
- * the course's bindedSocket (generation 3).
+ * Creates a socket for host/port (as getAddrInfo), sets SO_REUSEADDR (on a stream
+ * socket: on UDP it would let two sockets share the port) and binds it, as the course's
+ * bindedSocket (generation 3).
  *
  * addr: may be NULL; otherwise receives the address actually bound (an ephemeral port,
  * asked for with port "0" or NULL, is filled in).
- * Returns the descriptor; -1 when the name cannot be resolved or the socket made; -2
- * when bind fails (EADDRINUSE, EACCES, …). errno is set in both cases.
+ * Returns the descriptor (close-on-exec); -1 when the name cannot be resolved or the
+ * socket made; -2 when bind fails (EADDRINUSE, for UDP too; EACCES, …). errno is set in
+ * both cases.
  * Ownership: the caller owns the descriptor.
  *
  * A program compiled against the course's own generation-1 header reaches this symbol
@@ -534,6 +586,8 @@ int writes(int fd, char *buf, int n);
  * file), or -1 with errno (ECONNRESET, EBADF, EINVAL for a negative n or a NULL buf).
  */
 int reads(int fd, char *buf, int n);
+
+extern int prise__serve_child(struct ServedCall *call);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -23,7 +23,8 @@
  * creerSockAddr prints its line and gives 0.0.0.0, as the course did), with prise's
  * fixes: addresses owned by prise (no leak), no crash on bad input, one line on stderr
  * naming the real cause at a failure (PRISE_QUIET=1 silences it), reads/writes never
- * print and never raise SIGPIPE.
+ * print and never raise SIGPIPE, sockets are close-on-exec, and SO_REUSEADDR is set on
+ * stream sockets only (a UDP port in use is bind's failure, -2, not shared).
  *
  * A program compiled against the course's own generation-1 header (int ports) and
  * linked with -lprise works too: a second argument from 1 to 65535 in bindedSocket or
@@ -74,8 +75,8 @@ struct sockaddr_in *(creerSockAddr)(char *host, char *port, int socktype);
  * closes the descriptor. */
 int prise_course_binded_socket_v1(char *host, int socktype, int port);
 
-/* bindedSocket(host, service, type), generation 2: as generation 3 (SO_REUSEADDR, -1 or
- * -2) without the address out. service may be NULL (port 0). */
+/* bindedSocket(host, service, type), generation 2: as generation 3 (SO_REUSEADDR on a
+ * stream socket, -1 or -2) without the address out. service may be NULL (port 0). */
 int prise_course_binded_socket_v2(char *host, char *service, int socktype);
 
 /* creerSockAddr(host, port), generation 1: the IPv4 address of host and port. An unknown

@@ -79,12 +79,21 @@ impl SockAddr {
             ));
         }
         // A filesystem path needs its terminating NUL; an abstract name starts with one.
+        // Either way the text may take room - 1 bytes, and the message counts as the
+        // kernel does: the name without its '@', and the NUL.
         if bytes.len() + 1 > room {
+            let what = if abstract_ns {
+                "abstract Unix name"
+            } else {
+                "Unix socket path"
+            };
+            let nul = if abstract_ns { "leading" } else { "final" };
             return Err(Error::with_message(
                 Errno::ENAMETOOLONG,
                 format!(
-                    "Unix socket path of {} bytes does not fit sun_path ({} bytes at most)",
-                    path.len(),
+                    "{what} of {} bytes does not fit sun_path: its {room} bytes hold {} bytes \
+                     and the {nul} NUL",
+                    bytes.len(),
                     room - 1
                 ),
             ));
@@ -283,7 +292,9 @@ impl fmt::Display for SockAddr {
             if path.is_empty() {
                 return f.write_str("unix:(unnamed)");
             }
-            return write!(f, "unix:{}", String::from_utf8_lossy(&path));
+            // An abstract name may hold any byte, NUL and newline included.
+            let text = String::from_utf8_lossy(&path);
+            return write!(f, "unix:{}", crate::error::printable(&text));
         }
         match self.family() {
             libc::AF_UNSPEC => f.write_str("(no address)"),
@@ -315,18 +326,23 @@ pub fn family_name(family: libc::c_int) -> String {
     }
 }
 
-/// `SOCK_STREAM` for 1, and so on (flags such as SOCK_CLOEXEC are shown after a `|`).
+/// The socket type without the SOCK_CLOEXEC and SOCK_NONBLOCK flags.
+pub fn base_type(socktype: libc::c_int) -> libc::c_int {
+    socktype & !(libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK)
+}
+
+/// `SOCK_STREAM` for 1, and so on (flags such as SOCK_CLOEXEC are shown after a `|`);
+/// a value that is no known type is shown as the number given.
 pub fn socktype_name(socktype: libc::c_int) -> String {
     let flags = socktype & (libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK);
-    let base = match socktype & !flags {
-        0 => "any type".to_string(),
-        libc::SOCK_STREAM => "SOCK_STREAM".into(),
-        libc::SOCK_DGRAM => "SOCK_DGRAM".into(),
-        libc::SOCK_RAW => "SOCK_RAW".into(),
-        libc::SOCK_SEQPACKET => "SOCK_SEQPACKET".into(),
-        other => format!("type {other}"),
+    let base = match base_type(socktype) {
+        libc::SOCK_STREAM => "SOCK_STREAM",
+        libc::SOCK_DGRAM => "SOCK_DGRAM",
+        libc::SOCK_RAW => "SOCK_RAW",
+        libc::SOCK_SEQPACKET => "SOCK_SEQPACKET",
+        _ => return socktype.to_string(),
     };
-    let mut name = base;
+    let mut name = base.to_string();
     if flags & libc::SOCK_NONBLOCK != 0 {
         name.push_str("|SOCK_NONBLOCK");
     }
@@ -379,10 +395,37 @@ mod tests {
         assert!(SockAddr::unix(&[b'a'; 107]).is_ok());
         let err = SockAddr::unix(&[b'a'; 108]).unwrap_err();
         assert_eq!(err.errno(), Errno::ENAMETOOLONG);
+        assert!(err.message().contains("path of 108 bytes"), "{err}");
+        assert!(err.message().contains("hold 107 bytes"), "{err}");
+        // An abstract name is counted without its '@': 107 bytes fit, 108 do not.
+        let mut name = vec![b'@'];
+        name.extend_from_slice(&[b'a'; 107]);
+        assert!(SockAddr::unix(&name).is_ok());
+        name.push(b'a');
+        let err = SockAddr::unix(&name).unwrap_err();
+        assert!(
+            err.message().starts_with("abstract Unix name of 108 bytes"),
+            "{err}"
+        );
+        // Any byte may be in an abstract name: it is shown escaped.
+        let odd = SockAddr::unix(b"@a\nb").unwrap();
+        assert_eq!(odd.to_string(), "unix:@a\\nb");
         assert_eq!(
             SockAddr::unix(&[b'a'; 300]).unwrap_err().errno(),
             Errno::ENAMETOOLONG
         );
+    }
+
+    #[test]
+    fn socket_types_known_by_name_others_by_value() {
+        assert_eq!(socktype_name(libc::SOCK_STREAM), "SOCK_STREAM");
+        assert_eq!(
+            socktype_name(libc::SOCK_DGRAM | libc::SOCK_CLOEXEC),
+            "SOCK_DGRAM|SOCK_CLOEXEC"
+        );
+        assert_eq!(socktype_name(-1), "-1");
+        assert_eq!(socktype_name(12345), "12345");
+        assert_eq!(socktype_name(0), "0");
     }
 
     #[test]

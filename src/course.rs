@@ -3,16 +3,17 @@
 //! NULL service = port 0) and without its faults (leaks, crashes, SIGPIPE, stale errno).
 
 use std::ffi::{CStr, CString};
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use nix::errno::Errno;
 
-use crate::addr::SockAddr;
+use crate::addr::{base_type, SockAddr};
 use crate::error::{Error, Result};
 use crate::resolve::{self, AddrInfoList, Hints};
 use crate::socket;
 
-/// The course's lookup: AF_INET, AI_PASSIVE, the given socket type.
+/// The course's lookup: AF_INET, AI_PASSIVE, the given socket type. A raw socket has
+/// no port: its NULL service stays NULL (and its NULL host is 0.0.0.0).
 pub fn resolve_v4(
     host: Option<&CStr>,
     service: Option<&CStr>,
@@ -24,6 +25,9 @@ pub fn resolve_v4(
         protocol: 0,
         flags: libc::AI_PASSIVE,
     };
+    if base_type(socktype) == libc::SOCK_RAW && service.is_none() {
+        return resolve::getaddrinfo(Some(host.unwrap_or(c"0.0.0.0")), None, &hints);
+    }
     resolve::getaddrinfo(host, Some(service.unwrap_or(c"0")), &hints)
 }
 
@@ -32,11 +36,11 @@ pub fn open_socket(
     host: Option<&CStr>,
     service: Option<&CStr>,
     socktype: libc::c_int,
-) -> Result<(RawFd, SockAddr)> {
+) -> Result<(OwnedFd, SockAddr)> {
     let list = resolve_v4(host, service, socktype)?;
     let mut last_error = None;
     for entry in list.iter() {
-        match socket::socket(entry.family, entry.socktype, entry.protocol) {
+        match socket::new_socket(entry.family, entry.socktype, entry.protocol) {
             Ok(fd) => return Ok((fd, entry.addr)),
             Err(e) => last_error = Some(e),
         }
@@ -52,29 +56,31 @@ pub enum BindFailure {
 }
 
 /// Whether bindedSocket sets SO_REUSEADDR before binding: generations 2 and 3 of the
-/// course's helper do, generation 1 (and SockUdp) does not.
+/// course's helper do, generation 1 (and SockUdp) does not. prise sets it on stream
+/// sockets only: it is for TCP's TIME_WAIT, and on UDP it would let two sockets share a
+/// port, so that a port in use would not fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReuseAddress {
     Yes,
     No,
 }
 
-/// Creates a socket, sets SO_REUSEADDR when asked, binds it; returns it with the address
-/// actually bound (an ephemeral port is filled in).
+/// Creates a socket, sets SO_REUSEADDR when asked (on a stream socket), binds it;
+/// returns it with the address actually bound (an ephemeral port is filled in).
 pub fn binded_socket(
     host: Option<&CStr>,
     service: Option<&CStr>,
     socktype: libc::c_int,
     reuse: ReuseAddress,
-) -> std::result::Result<(RawFd, SockAddr), BindFailure> {
+) -> std::result::Result<(OwnedFd, SockAddr), BindFailure> {
     let (fd, addr) = open_socket(host, service, socktype).map_err(BindFailure::Setup)?;
-    match bind_opened(fd, &addr, reuse) {
-        Ok(actual) => Ok((fd, actual)),
-        Err(failure) => {
-            let _ = socket::close(fd);
-            Err(failure)
-        }
-    }
+    let reuse = if base_type(socktype) == libc::SOCK_STREAM {
+        reuse
+    } else {
+        ReuseAddress::No
+    };
+    let actual = bind_opened(fd.as_raw_fd(), &addr, reuse)?;
+    Ok((fd, actual))
 }
 
 /// The binding half of [`binded_socket`], for a socket the caller keeps even when the
@@ -129,7 +135,7 @@ pub fn address_text(addr: &SockAddr) -> Result<String> {
 pub fn report(call: &str, error: &Error) {
     let quiet = std::env::var_os("PRISE_QUIET").is_some_and(|v| v == "1");
     if !quiet {
-        eprintln!("{call}: {}", error.message());
+        crate::io::print_stderr(&format!("{call}: {}\n", error.message()));
     }
 }
 
@@ -155,7 +161,7 @@ mod tests {
         assert_eq!(addr.family(), libc::AF_INET);
         assert_ne!(addr.port(), Some(0));
         // A second bind to a listening port fails at the bind step: the course's -2.
-        socket::listen(fd, 1).unwrap();
+        socket::listen(fd.as_raw_fd(), 1).unwrap();
         let port = addr.port().unwrap().to_string();
         let port = std::ffi::CString::new(port).unwrap();
         let again = binded_socket(
@@ -165,7 +171,25 @@ mod tests {
             ReuseAddress::Yes,
         );
         assert!(matches!(again, Err(BindFailure::Bind(ref e)) if e.errno() == Errno::EADDRINUSE));
-        socket::close(fd).unwrap();
+    }
+
+    #[test]
+    fn a_udp_port_in_use_is_a_bind_failure() {
+        let (_held, addr) = binded_socket(
+            Some(c"127.0.0.1"),
+            None,
+            libc::SOCK_DGRAM,
+            ReuseAddress::Yes,
+        )
+        .unwrap();
+        let port = std::ffi::CString::new(addr.port().unwrap().to_string()).unwrap();
+        let again = binded_socket(
+            Some(c"127.0.0.1"),
+            Some(&port),
+            libc::SOCK_DGRAM,
+            ReuseAddress::Yes,
+        );
+        assert!(matches!(again, Err(BindFailure::Bind(ref e)) if e.errno() == Errno::EADDRINUSE));
     }
 
     #[test]

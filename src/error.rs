@@ -1,5 +1,6 @@
 //! The error type of the core and the per-thread "last error" the C ABI exposes.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::ffi::{CStr, CString};
 use std::fmt;
@@ -16,13 +17,23 @@ pub struct Error {
 }
 
 impl Error {
-    /// A failure with an explicit errno; `what` names the operation and its arguments.
-    pub fn new(errno: Errno, what: impl fmt::Display) -> Error {
+    /// Every sentence is made here: whatever names or paths went into it, it stays one
+    /// line of text (see [`printable`]).
+    fn make(errno: Errno, gai: Option<i32>, message: String) -> Error {
+        let message = match printable(&message) {
+            Cow::Borrowed(_) => message,
+            Cow::Owned(escaped) => escaped,
+        };
         Error {
             errno,
-            gai: None,
-            message: format!("{what}: {}", strerror(errno)),
+            gai,
+            message,
         }
+    }
+
+    /// A failure with an explicit errno; `what` names the operation and its arguments.
+    pub fn new(errno: Errno, what: impl fmt::Display) -> Error {
+        Error::make(errno, None, format!("{what}: {}", strerror(errno)))
     }
 
     /// The failure of the system call that just returned -1: reads `errno` now,
@@ -33,38 +44,33 @@ impl Error {
 
     /// A failure whose sentence is given whole (the reason is not errno's text).
     pub fn with_message(errno: Errno, message: impl Into<String>) -> Error {
-        Error {
-            errno,
-            gai: None,
-            message: message.into(),
-        }
+        Error::make(errno, None, message.into())
     }
 
     /// A name-resolution failure: `code` is the `EAI_*` value, mapped to the errno
     /// documented in prise.h; `system_errno` is errno at the time for `EAI_SYSTEM`.
     pub fn resolution(code: i32, system_errno: Errno, what: impl fmt::Display) -> Error {
         let reason = gai_reason(code, system_errno);
-        Error {
-            errno: errno_of_gai(code, system_errno),
-            gai: Some(code),
-            message: format!("{what}: {reason}"),
-        }
+        Error::make(
+            errno_of_gai(code, system_errno),
+            Some(code),
+            format!("{what}: {reason}"),
+        )
     }
 
     /// A resolution request refused before the resolver was asked (bad port, empty
     /// name): the `EAI_*` code the resolver would give, with prise's own sentence.
     pub fn resolution_refused(code: i32, message: impl Into<String>) -> Error {
-        Error {
-            errno: errno_of_gai(code, Errno::UnknownErrno),
-            gai: Some(code),
-            message: message.into(),
-        }
+        Error::make(
+            errno_of_gai(code, Errno::UnknownErrno),
+            Some(code),
+            message.into(),
+        )
     }
 
     /// Adds a hint for a learner after the reason ("is a server listening on …?").
-    pub fn hint(mut self, hint: impl fmt::Display) -> Error {
-        self.message = format!("{} ({hint})", self.message);
-        self
+    pub fn hint(self, hint: impl fmt::Display) -> Error {
+        Error::make(self.errno, self.gai, format!("{} ({hint})", self.message))
     }
 
     pub fn errno(&self) -> Errno {
@@ -105,10 +111,47 @@ pub fn strerror(errno: Errno) -> String {
         .into_owned()
 }
 
-/// gai_strerror's sentence, or errno's for `EAI_SYSTEM` (gai_strerror only says "System error").
+/// Text made for a person out of what came from outside (host names, paths, abstract
+/// names): control characters and NUL are written as escapes (`\n`, `\0`, `\x01`,
+/// `\u{85}`), so that a name can neither cut a line nor forge one.
+pub fn printable(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut escaped = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\0' => escaped.push_str("\\0"),
+            '\n' => escaped.push_str("\\n"),
+            '\r' => escaped.push_str("\\r"),
+            '\t' => escaped.push_str("\\t"),
+            c if c.is_ascii_control() => escaped.push_str(&format!("\\x{:02x}", c as u32)),
+            c if c.is_control() => escaped.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => escaped.push(c),
+        }
+    }
+    Cow::Owned(escaped)
+}
+
+/// A name or path as a message shows it: escaped (see [`printable`]) and, when long,
+/// cut so that one line stays one line.
+pub fn shown(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let text = printable(&text);
+    if text.chars().count() <= 80 {
+        return text.into_owned();
+    }
+    let head: String = text.chars().take(60).collect();
+    format!("{head}… ({} bytes)", bytes.len())
+}
+
+/// gai_strerror's sentence; errno's for `EAI_SYSTEM` (gai_strerror only says "System
+/// error") and prise's own where glibc has none ("Unknown error" for `EAI_OVERFLOW`).
 fn gai_reason(code: i32, system_errno: Errno) -> String {
-    if code == libc::EAI_SYSTEM {
-        return strerror(system_errno);
+    match code {
+        libc::EAI_SYSTEM => return strerror(system_errno),
+        libc::EAI_OVERFLOW => return "buffer too small for the result".into(),
+        _ => {}
     }
     // SAFETY: gai_strerror returns a pointer to a static, NUL-terminated string.
     unsafe { CStr::from_ptr(libc::gai_strerror(code)) }
@@ -148,9 +191,12 @@ thread_local! {
 
 /// Records `error` as this thread's last failure and sets errno to its value.
 /// errno is set last so that nothing done while recording can overwrite it.
+/// A call made once this thread's storage is gone (from an atexit handler, a
+/// pthread_key destructor) keeps no sentence; errno is still set.
 pub fn record(error: &Error) {
-    let message = CString::new(error.message.replace('\0', "\\0")).unwrap_or_default();
-    LAST_ERROR.with(|last| {
+    // Sentences hold no NUL: every one is made printable.
+    let message = CString::new(error.message.as_str()).unwrap_or_default();
+    let _ = LAST_ERROR.try_with(|last| {
         let mut last = last.borrow_mut();
         last.message = message;
         last.gai = error.gai.unwrap_or(0);
@@ -158,15 +204,19 @@ pub fn record(error: &Error) {
     error.errno.set();
 }
 
-/// This thread's last failure sentence. The pointer stays valid until the next failure
-/// recorded on this thread (the CString is replaced, not mutated, only then).
+/// This thread's last failure sentence ("" once the thread's storage is gone). The
+/// pointer stays valid until the next failure recorded on this thread (the CString is
+/// replaced, not mutated, only then).
 pub fn last_message_ptr() -> *const libc::c_char {
-    LAST_ERROR.with(|last| last.borrow().message.as_ptr())
+    LAST_ERROR
+        .try_with(|last| last.borrow().message.as_ptr())
+        .unwrap_or(c"".as_ptr())
 }
 
-/// The `EAI_*` code of this thread's last failure, 0 when it was not a resolution failure.
+/// The `EAI_*` code of this thread's last failure, 0 when it was not a resolution
+/// failure (or the thread's storage is gone).
 pub fn last_gai() -> i32 {
-    LAST_ERROR.with(|last| last.borrow().gai)
+    LAST_ERROR.try_with(|last| last.borrow().gai).unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -196,6 +246,33 @@ mod tests {
             Errno::EINVAL
         );
         assert_eq!(errno_of_gai(libc::EAI_SYSTEM, Errno::EMFILE), Errno::EMFILE);
+    }
+
+    #[test]
+    fn names_cannot_cut_or_forge_a_line() {
+        let error = Error::new(
+            Errno::ENOENT,
+            "resolve host \"a\nprise: forged\t\x01\u{85}\"",
+        );
+        assert_eq!(
+            error.message(),
+            "resolve host \"a\\nprise: forged\\t\\x01\\u{85}\": No such file or directory"
+        );
+        let hinted = Error::with_message(Errno::EINVAL, "x").hint("y\rz");
+        assert_eq!(hinted.message(), "x (y\\rz)");
+        assert_eq!(printable("plain, é and ü"), "plain, é and ü");
+        assert_eq!(shown(b"a\0b"), "a\\0b");
+        let long = shown(&[b'x'; 200]);
+        assert!(
+            long.starts_with(&"x".repeat(60)) && long.ends_with("… (200 bytes)"),
+            "{long}"
+        );
+    }
+
+    #[test]
+    fn overflow_is_a_small_buffer_not_an_unknown_error() {
+        let e = Error::resolution(libc::EAI_OVERFLOW, Errno::UnknownErrno, "getnameinfo");
+        assert_eq!(e.message(), "getnameinfo: buffer too small for the result");
     }
 
     #[test]

@@ -3,37 +3,18 @@
 //! settimeout): each one does the whole job, or reports which step failed and why.
 
 use std::ffi::CStr;
-use std::io::{IoSlice, IoSliceMut};
-use std::os::fd::RawFd;
+use std::io::IoSlice;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::socket::{
-    getsockopt, recvmsg, sendmsg, sockopt, ControlMessage, ControlMessageOwned, MsgFlags, UnixAddr,
-};
+use nix::sys::socket::{getsockopt, sendmsg, sockopt, ControlMessage, MsgFlags, UnixAddr};
 
-use crate::addr::SockAddr;
-use crate::error::{Error, Result};
+use crate::addr::{family_name, SockAddr};
+use crate::error::{shown, Error, Result};
 use crate::resolve::{self, Hints, Target};
 use crate::socket;
-
-/// Closes `fd` when dropped unless it was taken: no descriptor leaks on an error path.
-struct Guard(Option<RawFd>);
-
-impl Guard {
-    fn take(mut self) -> RawFd {
-        self.0.take().expect("taken once")
-    }
-}
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        if let Some(fd) = self.0 {
-            let _ = socket::close(fd);
-        }
-    }
-}
 
 fn resolve_for(
     host: Option<&CStr>,
@@ -67,8 +48,8 @@ fn try_each(
     list: &resolve::AddrInfoList,
     what: &str,
     target: &Target<'_>,
-    mut attempt: impl FnMut(&resolve::AddrInfo) -> Result<RawFd>,
-) -> Result<RawFd> {
+    mut attempt: impl FnMut(&resolve::AddrInfo) -> Result<OwnedFd>,
+) -> Result<OwnedFd> {
     let mut tried = Vec::new();
     let mut last: Option<Error> = None;
     for entry in list.iter() {
@@ -95,7 +76,7 @@ fn try_each(
 }
 
 /// Connects a TCP socket to host:service, trying every address (IPv6 and IPv4) in order.
-pub fn tcp_connect(host: &CStr, service: &CStr, timeout: Option<Duration>) -> Result<RawFd> {
+pub fn tcp_connect(host: &CStr, service: &CStr, timeout: Option<Duration>) -> Result<OwnedFd> {
     connect_first(host, service, libc::SOCK_STREAM, timeout)
 }
 
@@ -106,24 +87,19 @@ fn connect_first(
     service: &CStr,
     socktype: libc::c_int,
     timeout: Option<Duration>,
-) -> Result<RawFd> {
+) -> Result<OwnedFd> {
     let list = resolve_for(Some(host), service, socktype, false)?;
     let target = Target {
         host: Some(host),
         service: Some(service),
     };
     try_each(&list, "connect to", &target, |entry| {
-        let fd = Guard(Some(socket::socket(
-            entry.family,
-            entry.socktype,
-            entry.protocol,
-        )?));
-        let raw = fd.0.unwrap();
+        let fd = socket::new_socket(entry.family, entry.socktype, entry.protocol)?;
         match timeout {
-            None => socket::connect(raw, &entry.addr)?,
-            Some(limit) => connect_within(raw, &entry.addr, limit)?,
+            None => socket::connect(fd.as_raw_fd(), &entry.addr)?,
+            Some(limit) => connect_within(fd.as_raw_fd(), &entry.addr, limit)?,
         }
-        Ok(fd.take())
+        Ok(fd)
     })
 }
 
@@ -197,10 +173,10 @@ fn bound_socket(
     service: &CStr,
     socktype: libc::c_int,
     backlog: Option<libc::c_int>,
-) -> Result<RawFd> {
-    let setup = |family: libc::c_int, protocol: libc::c_int, addr: &SockAddr| -> Result<RawFd> {
-        let fd = Guard(Some(socket::socket(family, socktype, protocol)?));
-        let raw = fd.0.unwrap();
+) -> Result<OwnedFd> {
+    let setup = |family: libc::c_int, protocol: libc::c_int, addr: &SockAddr| -> Result<OwnedFd> {
+        let fd = socket::new_socket(family, socktype, protocol)?;
+        let raw = fd.as_raw_fd();
         if socktype == libc::SOCK_STREAM {
             socket::set_int_option(raw, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
         }
@@ -211,7 +187,7 @@ fn bound_socket(
         if let Some(backlog) = backlog {
             socket::listen(raw, backlog)?;
         }
-        Ok(fd.take())
+        Ok(fd)
     };
     let target = Target {
         host,
@@ -240,16 +216,16 @@ fn bound_socket(
     })
 }
 
-pub fn tcp_listen(host: Option<&CStr>, service: &CStr, backlog: libc::c_int) -> Result<RawFd> {
+pub fn tcp_listen(host: Option<&CStr>, service: &CStr, backlog: libc::c_int) -> Result<OwnedFd> {
     bound_socket(host, service, libc::SOCK_STREAM, Some(backlog))
 }
 
-pub fn udp_bind(host: Option<&CStr>, service: &CStr) -> Result<RawFd> {
+pub fn udp_bind(host: Option<&CStr>, service: &CStr) -> Result<OwnedFd> {
     bound_socket(host, service, libc::SOCK_DGRAM, None)
 }
 
 /// A UDP socket connected to host:service (the first address that works).
-pub fn udp_connect(host: &CStr, service: &CStr) -> Result<RawFd> {
+pub fn udp_connect(host: &CStr, service: &CStr) -> Result<OwnedFd> {
     connect_first(host, service, libc::SOCK_DGRAM, None)
 }
 
@@ -271,46 +247,107 @@ fn unix_path_addr(path: &CStr) -> Result<SockAddr> {
         ));
     }
     SockAddr::unix(path.to_bytes()).map_err(|e| {
-        let shown =
-            String::from_utf8_lossy(&path.to_bytes()[..path.to_bytes().len().min(60)]).into_owned();
         Error::with_message(
             e.errno(),
-            format!("Unix socket \"{shown}…\": {}", e.message()),
+            format!(
+                "Unix socket \"{}\": {}",
+                shown(path.to_bytes()),
+                e.message()
+            ),
         )
     })
 }
 
-/// A Unix-domain server socket. A socket file left by a dead server is replaced; a live
-/// one is EADDRINUSE.
-pub fn unix_listen(path: &CStr, socktype: libc::c_int) -> Result<RawFd> {
+/// A Unix-domain server socket. Only a socket file whose server is gone is replaced;
+/// anything else at the path (a file, a FIFO, a link, a directory, a live server's
+/// socket) is left as it is: EADDRINUSE, saying what is there.
+pub fn unix_listen(path: &CStr, socktype: libc::c_int) -> Result<OwnedFd> {
     check_unix_type(socktype)?;
     let addr = unix_path_addr(path)?;
-    let fd = Guard(Some(socket::socket(libc::AF_UNIX, socktype, 0)?));
-    let raw = fd.0.unwrap();
-    if let Err(error) = socket::bind(raw, &addr) {
+    let fd = socket::new_socket(libc::AF_UNIX, socktype, 0)?;
+    if let Err(error) = socket::bind(fd.as_raw_fd(), &addr) {
         let is_file = !path.to_bytes().starts_with(b"@");
-        if error.errno() != Errno::EADDRINUSE || !is_file || is_live(&addr, socktype)? {
-            return Err(if error.errno() == Errno::EADDRINUSE {
-                error.hint("a server is running there")
-            } else {
-                error
-            });
+        if error.errno() != Errno::EADDRINUSE || !is_file {
+            return Err(error);
         }
-        // Stale: nobody accepts there any more. Replace the file.
-        // SAFETY: path is NUL-terminated.
-        unsafe { libc::unlink(path.as_ptr()) };
-        socket::bind(raw, &addr)?;
+        remove_stale_socket(path, &addr, socktype, error)?;
+        socket::bind(fd.as_raw_fd(), &addr)?;
     }
     if socktype == libc::SOCK_STREAM {
-        socket::listen(raw, libc::SOMAXCONN)?;
+        socket::listen(fd.as_raw_fd(), libc::SOMAXCONN)?;
     }
-    Ok(fd.take())
+    Ok(fd)
 }
 
-/// Whether a server still answers at a Unix address (connect succeeds).
+/// lstat(2): what is at `path` itself (a link is not followed).
+fn lstat(path: &CStr) -> std::result::Result<libc::stat, Errno> {
+    // SAFETY: stat is plain data; lstat fills it; path is NUL-terminated.
+    unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        if libc::lstat(path.as_ptr(), &mut st) < 0 {
+            return Err(Errno::last());
+        }
+        Ok(st)
+    }
+}
+
+fn file_kind(mode: libc::mode_t) -> &'static str {
+    match mode & libc::S_IFMT {
+        libc::S_IFREG => "a regular file",
+        libc::S_IFDIR => "a directory",
+        libc::S_IFIFO => "a FIFO (named pipe)",
+        libc::S_IFLNK => "a symbolic link",
+        libc::S_IFCHR => "a character device",
+        libc::S_IFBLK => "a block device",
+        libc::S_IFSOCK => "a socket",
+        _ => "a file of an unknown kind",
+    }
+}
+
+/// Removes the socket file at `path` when no server answers there any more; anything
+/// else is `in_use`, the failed bind, with what is there in words.
+fn remove_stale_socket(
+    path: &CStr,
+    addr: &SockAddr,
+    socktype: libc::c_int,
+    in_use: Error,
+) -> Result<()> {
+    let refused =
+        |why: String| Error::new(Errno::EADDRINUSE, format!("listen on {addr}")).hint(why);
+    let found = match lstat(path) {
+        Ok(st) => st,
+        Err(Errno::ENOENT) => return Ok(()), // gone meanwhile: bind again
+        Err(_) => return Err(in_use),
+    };
+    if found.st_mode & libc::S_IFMT != libc::S_IFSOCK {
+        return Err(refused(format!(
+            "{} is there, not a socket: only the socket file of a server that has stopped is \
+             replaced",
+            file_kind(found.st_mode)
+        )));
+    }
+    if is_live(addr, socktype)? {
+        return Err(refused(
+            "a server is running there: stop it or choose another path".into(),
+        ));
+    }
+    // Unlink only the socket just probed, not something put there since.
+    match lstat(path) {
+        Ok(now) if now.st_dev == found.st_dev && now.st_ino == found.st_ino => {
+            // SAFETY: path is NUL-terminated.
+            unsafe { libc::unlink(path.as_ptr()) };
+            Ok(())
+        }
+        Err(Errno::ENOENT) => Ok(()),
+        _ => Err(in_use),
+    }
+}
+
+/// Whether a server still answers at a Unix address. The probe does not block: a live
+/// server whose backlog is full answers EAGAIN, which means alive.
 fn is_live(addr: &SockAddr, socktype: libc::c_int) -> Result<bool> {
-    let probe = Guard(Some(socket::socket(libc::AF_UNIX, socktype, 0)?));
-    Ok(match socket::connect(probe.0.unwrap(), addr) {
+    let probe = socket::new_socket(libc::AF_UNIX, socktype | libc::SOCK_NONBLOCK, 0)?;
+    Ok(match socket::connect(probe.as_raw_fd(), addr) {
         Ok(()) => true,
         Err(e) => !matches!(e.errno(), Errno::ECONNREFUSED | Errno::ENOENT),
     })
@@ -318,89 +355,217 @@ fn is_live(addr: &SockAddr, socktype: libc::c_int) -> Result<bool> {
 
 /// A Unix-domain client socket; a datagram client is auto-bound to an abstract address
 /// so that the server can reply to it.
-pub fn unix_connect(path: &CStr, socktype: libc::c_int) -> Result<RawFd> {
+pub fn unix_connect(path: &CStr, socktype: libc::c_int) -> Result<OwnedFd> {
     check_unix_type(socktype)?;
     let addr = unix_path_addr(path)?;
-    let fd = Guard(Some(socket::socket(libc::AF_UNIX, socktype, 0)?));
-    let raw = fd.0.unwrap();
+    let fd = socket::new_socket(libc::AF_UNIX, socktype, 0)?;
     if socktype == libc::SOCK_DGRAM {
-        socket::bind(raw, &SockAddr::unix(b"")?)?; // autobind
+        socket::bind(fd.as_raw_fd(), &SockAddr::unix(b"")?)?; // autobind
     }
-    socket::connect(raw, &addr).map_err(|e| match e.errno() {
+    socket::connect(fd.as_raw_fd(), &addr).map_err(|e| match e.errno() {
         Errno::ENOENT | Errno::ECONNREFUSED => e.hint("is the server running?"),
         _ => e,
     })?;
-    Ok(fd.take())
+    Ok(fd)
 }
 
 /// Reads one line (through '\n', or until `buf` has one byte left, or end of file) and
-/// NUL-terminates it. Never consumes bytes after the newline: on a socket it peeks first
-/// and takes only the line; elsewhere it reads one byte at a time.
+/// NUL-terminates it; `buf` holds at least 2 bytes. Nothing after the newline is
+/// consumed. On a stream socket nothing is consumed until the line is whole: a timeout
+/// or O_NONBLOCK leaves a partial line queued (EAGAIN) for the next call. On a datagram
+/// socket one datagram is one line. Elsewhere (pipes, files) bytes are read one at a
+/// time, and when a non-blocking descriptor runs dry mid-line the part read is returned.
 pub fn read_line(fd: RawFd, buf: &mut [u8]) -> Result<usize> {
-    if buf.is_empty() {
+    if buf.len() < 2 {
         return Err(Error::with_message(
             Errno::EINVAL,
-            "read_line needs room for at least the NUL",
+            format!(
+                "read_line needs a buffer of at least 2 bytes (a byte and the NUL), not {}",
+                buf.len()
+            ),
         ));
     }
     let room = buf.len() - 1;
-    let mut done = 0;
-    let mut peekable = true;
-    while done < room {
-        let rest = &mut buf[done..room];
-        let taken = if peekable {
-            // SAFETY: rest is valid for writes of rest.len() bytes.
-            let peeked =
-                unsafe { libc::recv(fd, rest.as_mut_ptr().cast(), rest.len(), libc::MSG_PEEK) };
-            if peeked < 0 {
-                match Errno::last() {
-                    Errno::EINTR => continue,
-                    Errno::ENOTSOCK => {
-                        peekable = false;
-                        continue;
-                    }
-                    _ => return Err(socket::os_error("read_line", fd, None)),
-                }
-            }
-            let peeked = peeked as usize;
-            let wanted = rest[..peeked]
-                .iter()
-                .position(|b| *b == b'\n')
-                .map_or(peeked, |i| i + 1);
-            if peeked == 0 {
-                0
-            } else {
-                read_exact_available(fd, &mut rest[..wanted])?
-            }
-        } else {
-            match socket::read(fd, &mut rest[..1]) {
-                Ok(n) => n,
-                Err(e) if e.errno() == Errno::EINTR => continue,
-                Err(e) => return Err(e),
-            }
-        };
-        if taken == 0 {
-            break;
-        }
-        done += taken;
-        if buf[done - 1] == b'\n' {
-            break;
-        }
-    }
-    buf[done] = 0;
-    Ok(done)
+    let n = match line_from_socket(fd, &mut buf[..room]) {
+        Err(e) if e.errno() == Errno::ENOTSOCK => line_byte_by_byte(fd, &mut buf[..room])?,
+        other => other?,
+    };
+    buf[n] = 0;
+    Ok(n)
 }
 
-/// Reads bytes known to be queued (just peeked), retrying EINTR.
-fn read_exact_available(fd: RawFd, buf: &mut [u8]) -> Result<usize> {
+/// recv(2) for read_line, retrying EINTR; `flags` MSG_PEEK looks without taking.
+fn recv_line_bytes(fd: RawFd, buf: &mut [u8], flags: libc::c_int) -> Result<usize> {
     loop {
         // SAFETY: buf is valid for writes of buf.len() bytes.
-        let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
+        let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), flags) };
         if n >= 0 {
             return Ok(n as usize);
         }
         if Errno::last() != Errno::EINTR {
             return Err(socket::os_error("read_line", fd, None));
+        }
+    }
+}
+
+/// See [`read_line`]: peeks, and takes the bytes only once the line is whole (or fills
+/// `buf`, or the stream ends).
+fn line_from_socket(fd: RawFd, buf: &mut [u8]) -> Result<usize> {
+    let mut done = 0;
+    let mut datagram = None;
+    let mut arrivals: Option<Arrivals> = None;
+    loop {
+        let rest = &mut buf[done..];
+        let peeked = recv_line_bytes(fd, rest, libc::MSG_PEEK)?;
+        let newline = rest[..peeked].iter().position(|b| *b == b'\n');
+        // The newline is the last byte queued: a stream and a datagram read the same.
+        let ends_there = peeked < rest.len() && newline.is_some_and(|i| i + 1 == peeked);
+        if ends_there {
+            return Ok(done + recv_line_bytes(fd, &mut rest[..peeked], 0)?);
+        }
+        if *datagram.get_or_insert(is_datagram(fd)?) {
+            // One datagram, one line: cut to the buffer, an empty one is 0.
+            return recv_line_bytes(fd, rest, 0);
+        }
+        let wanted = match newline {
+            Some(i) => i + 1,
+            // A full buffer, or the end of the stream.
+            None if peeked == rest.len() || peeked == 0 => peeked,
+            None => {
+                // Part of a line. A socket that waits for ever may take it now; one that
+                // can time out keeps it queued and waits for the rest.
+                let waiting = match &mut arrivals {
+                    Some(waiting) => waiting,
+                    None => match read_time_limit(fd)? {
+                        None => {
+                            done += recv_line_bytes(fd, &mut rest[..peeked], 0)?;
+                            continue;
+                        }
+                        Some(limit) => arrivals.insert(Arrivals::watch(fd, limit)?),
+                    },
+                };
+                match waiting.next()? {
+                    Arrival::Data => continue,
+                    Arrival::Closed => peeked,
+                    Arrival::TimedOut => {
+                        return Err(Error::new(
+                            Errno::EAGAIN,
+                            format!("read_line on descriptor {fd}"),
+                        )
+                        .hint(
+                            "no whole line before the timeout, or the socket is non-blocking: \
+                             the part received stays queued for the next call",
+                        ))
+                    }
+                }
+            }
+        };
+        return Ok(done + recv_line_bytes(fd, &mut rest[..wanted], 0)?);
+    }
+}
+
+/// See [`read_line`]: for descriptors that cannot be peeked.
+fn line_byte_by_byte(fd: RawFd, buf: &mut [u8]) -> Result<usize> {
+    let mut done = 0;
+    while done < buf.len() {
+        match socket::read(fd, &mut buf[done..done + 1]) {
+            Ok(0) => break,
+            Ok(_) => {
+                done += 1;
+                if buf[done - 1] == b'\n' {
+                    break;
+                }
+            }
+            Err(e) if e.errno() == Errno::EINTR => continue,
+            // What was read stays the caller's: the failure comes again on the next call.
+            Err(_) if done > 0 => break,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
+}
+
+fn is_datagram(fd: RawFd) -> Result<bool> {
+    Ok(socket::get_int_option(fd, libc::SOL_SOCKET, libc::SO_TYPE)? != libc::SOCK_STREAM)
+}
+
+/// How long a read on `fd` may wait: None for ever, zero when it is non-blocking,
+/// otherwise its receive timeout.
+fn read_time_limit(fd: RawFd) -> Result<Option<Duration>> {
+    // SAFETY: fcntl on an integer descriptor.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 {
+        return Err(socket::os_error("fcntl", fd, None));
+    }
+    if flags & libc::O_NONBLOCK != 0 {
+        return Ok(Some(Duration::ZERO));
+    }
+    let timeout = getsockopt(&borrowed(fd)?, sockopt::ReceiveTimeout)
+        .map_err(|errno| Error::new(errno, "getsockopt(SO_RCVTIMEO)"))?;
+    let limit = Duration::new(
+        u64::try_from(timeout.tv_sec()).unwrap_or(0),
+        u32::try_from(timeout.tv_usec()).unwrap_or(0) * 1000,
+    );
+    Ok((!limit.is_zero()).then_some(limit))
+}
+
+/// Waits for more data on a socket that already has some queued. poll would report the
+/// queued bytes at once, again and again; epoll in edge-triggered mode wakes once per
+/// arrival (and once at the start, for what is already there).
+struct Arrivals {
+    epoll: OwnedFd,
+    deadline: Instant,
+}
+
+enum Arrival {
+    Data,
+    Closed,
+    TimedOut,
+}
+
+impl Arrivals {
+    fn watch(fd: RawFd, limit: Duration) -> Result<Arrivals> {
+        // SAFETY: epoll_create1 and epoll_ctl on integers and a local event.
+        let epoll = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        if epoll < 0 {
+            return Err(Error::last("epoll_create1"));
+        }
+        // SAFETY: the kernel just made this descriptor; nothing else owns it.
+        let epoll = unsafe { OwnedFd::from_raw_fd(epoll) };
+        let mut event = libc::epoll_event {
+            events: (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLET) as u32,
+            u64: 0,
+        };
+        // SAFETY: as above.
+        if unsafe { libc::epoll_ctl(epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut event) } < 0 {
+            return Err(socket::os_error("epoll_ctl", fd, None));
+        }
+        Ok(Arrivals {
+            epoll,
+            deadline: Instant::now() + limit,
+        })
+    }
+
+    fn next(&mut self) -> Result<Arrival> {
+        loop {
+            let left = self.deadline.saturating_duration_since(Instant::now());
+            let millis = libc::c_int::try_from(left.as_nanos().div_ceil(1_000_000))
+                .unwrap_or(libc::c_int::MAX);
+            let mut event = libc::epoll_event { events: 0, u64: 0 };
+            // SAFETY: room for one event.
+            let n = unsafe { libc::epoll_wait(self.epoll.as_raw_fd(), &mut event, 1, millis) };
+            match n {
+                1 if event.events & (libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR) as u32
+                    != 0 =>
+                {
+                    return Ok(Arrival::Closed)
+                }
+                1 => return Ok(Arrival::Data),
+                0 if Instant::now() >= self.deadline => return Ok(Arrival::TimedOut),
+                0 => continue,
+                _ if Errno::last() == Errno::EINTR => continue,
+                _ => return Err(Error::last("epoll_wait")),
+            }
         }
     }
 }
@@ -441,8 +606,27 @@ pub(crate) fn borrowed(fd: RawFd) -> Result<std::os::fd::BorrowedFd<'static>> {
     Ok(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) })
 }
 
-/// Passes descriptor `fd` over the Unix stream socket `sock` (SCM_RIGHTS).
+/// Refuses a socket that is not Unix-domain before `op`: only those carry descriptors
+/// and credentials (a TCP socket would send the marker byte and drop the descriptor).
+fn require_unix(sock: RawFd, op: &str) -> Result<()> {
+    let domain = socket::get_int_option(sock, libc::SOL_SOCKET, libc::SO_DOMAIN)
+        .map_err(|e| socket::os_error_of(e.errno(), op, sock, None))?;
+    if domain != libc::AF_UNIX {
+        return Err(Error::with_message(
+            Errno::EINVAL,
+            format!(
+                "{op} on socket {sock}: it is an {} socket; only Unix-domain sockets (AF_UNIX) \
+                 carry descriptors and credentials",
+                family_name(domain)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Passes descriptor `fd` over the Unix socket `sock` (SCM_RIGHTS, with one byte).
 pub fn send_fd(sock: RawFd, fd: RawFd) -> Result<()> {
+    require_unix(sock, "send a descriptor")?;
     let fds = [fd];
     let marker = [0u8; 1];
     let iov = [IoSlice::new(&marker)];
@@ -466,55 +650,138 @@ pub fn send_fd(sock: RawFd, fd: RawFd) -> Result<()> {
     }
 }
 
-/// Receives a descriptor sent with [`send_fd`]; EBADMSG when the message carried none.
-pub fn recv_fd(sock: RawFd) -> Result<RawFd> {
+/// The most descriptors one message can carry (the kernel's SCM_MAX_FD).
+const SCM_MAX_FD: usize = 253;
+
+/// Receives a descriptor sent with [`send_fd`] (close-on-exec). A message that carries
+/// none, several, or control data the kernel had to cut is refused (EBADMSG; EMFILE when
+/// this process had no descriptor left), and every descriptor it brought is closed.
+pub fn recv_fd(sock: RawFd) -> Result<OwnedFd> {
+    let what = || format!("receive a descriptor on socket {sock}");
+    // Room for every descriptor a message can bring and for the sender's credentials
+    // (SO_PASSCRED), so that the kernel never cuts the control data for lack of room.
+    // SAFETY: CMSG_SPACE is arithmetic.
+    let space = unsafe {
+        libc::CMSG_SPACE((SCM_MAX_FD * std::mem::size_of::<RawFd>()) as u32)
+            + libc::CMSG_SPACE(std::mem::size_of::<libc::ucred>() as u32)
+    } as usize;
+    let mut control = vec![0u64; space.div_ceil(8)]; // aligned as cmsghdr wants
     let mut marker = [0u8; 1];
-    let mut iov = [IoSliceMut::new(&mut marker)];
-    let mut space = nix::cmsg_space!([RawFd; 1]);
-    let message = loop {
-        match recvmsg::<UnixAddr>(sock, &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC) {
-            Ok(message) => break message,
-            Err(Errno::EINTR) => continue,
-            Err(errno) => {
-                return Err(Error::new(
-                    errno,
-                    format!("receive a descriptor on socket {sock}"),
-                ))
-            }
+    let mut iov = libc::iovec {
+        iov_base: marker.as_mut_ptr().cast(),
+        iov_len: marker.len(),
+    };
+    // SAFETY: msghdr is plain data; all-zero is a valid start.
+    let mut message: libc::msghdr = unsafe { std::mem::zeroed() };
+    let received = loop {
+        message.msg_iov = &mut iov;
+        message.msg_iovlen = 1;
+        message.msg_control = control.as_mut_ptr().cast();
+        message.msg_controllen = space;
+        // SAFETY: the message points at live buffers of the lengths it gives.
+        let n = unsafe { libc::recvmsg(sock, &mut message, libc::MSG_CMSG_CLOEXEC) };
+        if n >= 0 {
+            break n;
+        }
+        if Errno::last() != Errno::EINTR {
+            return Err(Error::last(what()));
         }
     };
-    if message.bytes == 0 {
+    // Owned at once: whatever happens below closes them.
+    let mut fds = installed_descriptors(&message);
+    if received == 0 {
         return Err(Error::with_message(
             Errno::ECONNRESET,
-            format!("receive a descriptor on socket {sock}: the peer closed the connection"),
+            format!("{}: the peer closed the connection", what()),
         ));
     }
-    let mut received = Vec::new();
-    for cmsg in message
-        .cmsgs()
-        .map_err(|e| Error::new(e, "read control messages"))?
-    {
-        if let ControlMessageOwned::ScmRights(fds) = cmsg {
-            received.extend(fds);
-        }
+    if message.msg_flags & libc::MSG_CTRUNC != 0 {
+        return Err(cut_control_data(sock, fds, what()));
     }
-    let mut fds = received.into_iter();
-    let first = fds.next().ok_or_else(|| {
-        Error::with_message(
+    match fds.len() {
+        1 => Ok(fds.remove(0)),
+        0 => Err(Error::with_message(
             Errno::EBADMSG,
-            format!("receive a descriptor on socket {sock}: the message carried none"),
-        )
-    })?;
-    for extra in fds {
-        let _ = socket::close(extra);
+            format!("{}: the message carried none", what()),
+        )),
+        n => Err(Error::with_message(
+            Errno::EBADMSG,
+            format!(
+                "{}: the peer sent {n} descriptors in one message, where one is expected; \
+                 all were closed",
+                what()
+            ),
+        )),
     }
-    Ok(first)
 }
 
-/// The process, user and group of the peer of a Unix socket (SO_PEERCRED).
+/// The descriptors SCM_RIGHTS installed in this process, owned.
+fn installed_descriptors(message: &libc::msghdr) -> Vec<OwnedFd> {
+    let mut fds = Vec::new();
+    // SAFETY: the kernel filled msg_control up to msg_controllen with well-formed
+    // control messages; CMSG_* walk them within that length.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(message);
+        while !cmsg.is_null() {
+            if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_RIGHTS {
+                let bytes = (*cmsg).cmsg_len as usize - libc::CMSG_LEN(0) as usize;
+                let data = libc::CMSG_DATA(cmsg) as *const RawFd;
+                for i in 0..bytes / std::mem::size_of::<RawFd>() {
+                    fds.push(OwnedFd::from_raw_fd(data.add(i).read_unaligned()));
+                }
+            }
+            cmsg = libc::CMSG_NXTHDR(message, cmsg);
+        }
+    }
+    fds
+}
+
+/// The failure of a message whose control data the kernel cut (MSG_CTRUNC). With room
+/// for everything reserved, that means a descriptor could not be installed: the process
+/// is out of descriptors, as a probe made before closing the ones installed tells.
+fn cut_control_data(sock: RawFd, installed: Vec<OwnedFd>, what: String) -> Error {
+    // SAFETY: fcntl on an integer descriptor; a new one is closed at once.
+    let probe = unsafe { libc::fcntl(sock, libc::F_DUPFD_CLOEXEC, 0) };
+    let out_of_descriptors = if probe >= 0 {
+        // SAFETY: the kernel just made it; nothing else owns it.
+        drop(unsafe { OwnedFd::from_raw_fd(probe) });
+        None
+    } else {
+        Some(Errno::last()).filter(|e| matches!(e, Errno::EMFILE | Errno::ENFILE))
+    };
+    drop(installed);
+    match out_of_descriptors {
+        Some(errno) => Error::new(errno, what).hint(
+            "this process has no descriptor left for the one sent: close some; it was \
+             closed",
+        ),
+        None => Error::with_message(
+            Errno::EBADMSG,
+            format!("{what}: the kernel cut the control data (MSG_CTRUNC); every descriptor received was closed"),
+        ),
+    }
+}
+
+/// The process, user and group of the peer of a connected Unix socket (SO_PEERCRED).
 pub fn peer_cred(sock: RawFd) -> Result<(libc::pid_t, libc::uid_t, libc::gid_t)> {
+    let what = || format!("peer credentials of socket {sock}");
+    require_unix(sock, "read the peer credentials")?;
+    let no_peer = || {
+        Error::new(Errno::ENOTCONN, what()).hint(
+            "only a connected Unix stream socket (accepted, connected, or of a socketpair) \
+             knows its peer",
+        )
+    };
+    socket::getpeername(sock).map_err(|e| match e.errno() {
+        Errno::ENOTCONN => no_peer(),
+        _ => e,
+    })?;
     let cred = getsockopt(&borrowed(sock)?, sockopt::PeerCredentials)
-        .map_err(|errno| Error::new(errno, format!("peer credentials of socket {sock}")))?;
+        .map_err(|errno| Error::new(errno, what()))?;
+    // The kernel records no peer for a datagram socket: pid 0 is nobody.
+    if cred.pid() == 0 {
+        return Err(no_peer());
+    }
     Ok((cred.pid(), cred.uid(), cred.gid()))
 }
 
@@ -522,16 +789,53 @@ pub fn peer_cred(sock: RawFd) -> Result<(libc::pid_t, libc::uid_t, libc::gid_t)>
 mod tests {
     use super::*;
 
-    #[test]
-    fn descriptor_passing() {
+    fn socketpair(socktype: libc::c_int) -> (OwnedFd, OwnedFd) {
         let mut sv = [0; 2];
         assert_eq!(
-            unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, sv.as_mut_ptr()) },
+            unsafe { libc::socketpair(libc::AF_UNIX, socktype, 0, sv.as_mut_ptr()) },
             0
         );
-        send_fd(sv[0], 1).unwrap();
-        let got = recv_fd(sv[1]).unwrap();
-        assert!(got > 2);
-        socket::close(got).unwrap();
+        unsafe { (OwnedFd::from_raw_fd(sv[0]), OwnedFd::from_raw_fd(sv[1])) }
+    }
+
+    #[test]
+    fn descriptor_passing() {
+        let (a, b) = socketpair(libc::SOCK_STREAM);
+        send_fd(a.as_raw_fd(), 1).unwrap();
+        let got = recv_fd(b.as_raw_fd()).unwrap();
+        assert!(got.as_raw_fd() > 2);
+        let (pid, _, _) = peer_cred(a.as_raw_fd()).unwrap();
+        assert_eq!(pid, std::process::id() as libc::pid_t);
+    }
+
+    #[test]
+    fn partial_line_stays_queued_under_a_timeout() {
+        let (a, b) = socketpair(libc::SOCK_STREAM);
+        set_timeout(b.as_raw_fd(), 50).unwrap();
+        let mut line = [0u8; 16];
+        socket::write(a.as_raw_fd(), b"par").unwrap();
+        let err = read_line(b.as_raw_fd(), &mut line).unwrap_err();
+        assert_eq!(err.errno(), Errno::EAGAIN);
+        assert!(err.message().contains("stays queued"), "{err}");
+        socket::write(a.as_raw_fd(), b"tial\n").unwrap();
+        assert_eq!(read_line(b.as_raw_fd(), &mut line).unwrap(), 8);
+        assert_eq!(&line[..9], b"partial\n\0");
+        assert_eq!(
+            read_line(b.as_raw_fd(), &mut line[..1])
+                .unwrap_err()
+                .errno(),
+            Errno::EINVAL
+        );
+    }
+
+    #[test]
+    fn one_datagram_is_one_line() {
+        let (a, b) = socketpair(libc::SOCK_DGRAM);
+        socket::send(a.as_raw_fd(), b"x\ny", 0).unwrap();
+        socket::send(a.as_raw_fd(), b"", 0).unwrap();
+        let mut line = [0u8; 16];
+        assert_eq!(read_line(b.as_raw_fd(), &mut line).unwrap(), 3);
+        assert_eq!(&line[..4], b"x\ny\0");
+        assert_eq!(read_line(b.as_raw_fd(), &mut line).unwrap(), 0);
     }
 }

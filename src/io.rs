@@ -70,6 +70,16 @@ pub fn write_once(fd: RawFd, buf: &[u8], writer: &mut Writer) -> Result<usize> {
     write_no_sigpipe(fd, buf)
 }
 
+/// Writes one line for a person on stderr (a course function's failure, a PRISE_TRACE
+/// line), in one write so that the lines of several threads do not mix. When stderr
+/// cannot take it (a full disk, a pipe nobody reads, a closed descriptor) the line is
+/// lost and nothing else: no SIGPIPE, no panic, errno as it was.
+pub fn print_stderr(line: &str) {
+    let saved = Errno::last();
+    let _ = write_all(libc::STDERR_FILENO, line.as_bytes());
+    saved.set();
+}
+
 /// Writes all of `buf`, looping over partial writes and EINTR. Returns `buf.len()`.
 /// On failure the sentence says how much had been written.
 pub fn write_all(fd: RawFd, buf: &[u8]) -> Result<usize> {

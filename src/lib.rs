@@ -41,8 +41,8 @@ mod abi_checks {
         let mut missing = Vec::new();
         for file in walk(&dir) {
             let text = std::fs::read_to_string(&file).unwrap();
-            for (index, _) in text.match_indices("extern \"C\" fn ") {
-                let rest = &text[index..];
+            for (index, _) in text.match_indices("#[no_mangle]\npub extern \"C\" fn ") {
+                let rest = &text[index + "#[no_mangle]\npub ".len()..];
                 let name: String = rest["extern \"C\" fn ".len()..]
                     .chars()
                     .take_while(|c| c.is_alphanumeric() || *c == '_')
@@ -170,6 +170,67 @@ mod abi_checks {
             exported.len() >= 12,
             "found only {} course functions",
             exported.len()
+        );
+    }
+
+    /// The code of a source file without its unit tests.
+    fn code_of(file: &Path) -> String {
+        let text = std::fs::read_to_string(file).unwrap();
+        match text.find("#[cfg(test)]") {
+            Some(tests) => text[..tests].to_string(),
+            None => text,
+        }
+    }
+
+    /// The core owns the descriptors it makes (OwnedFd, closed by drop) and only src/ffi
+    /// turns them into numbers for C: no core function returns a raw descriptor, so no
+    /// early return can leak one.
+    #[test]
+    fn only_the_c_face_hands_out_raw_descriptors() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut found = Vec::new();
+        for file in walk(&src) {
+            if file.starts_with(src.join("ffi")) {
+                continue;
+            }
+            let code = code_of(&file);
+            for pattern in ["Result<RawFd>", "Result<(RawFd", "into_raw_fd", "-> RawFd"] {
+                if code.contains(pattern) {
+                    found.push(format!("{}: {pattern}", file.display()));
+                }
+            }
+        }
+        assert!(
+            found.is_empty(),
+            "raw descriptors handed out by the core: {found:#?}"
+        );
+    }
+
+    /// Printing macros panic when stderr or stdout cannot be written (a full disk, a
+    /// closed pipe); prise prints through io::print_stderr only.
+    #[test]
+    fn no_printing_macro_that_panics() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut found = Vec::new();
+        for file in walk(&src) {
+            let code = code_of(&file);
+            for pattern in [
+                "println!",
+                "print!(",
+                "eprint!(",
+                "eprintln!",
+                "dbg!",
+                "std::io::stderr",
+                "std::io::stdout",
+            ] {
+                if code.contains(pattern) {
+                    found.push(format!("{}: {pattern}", file.display()));
+                }
+            }
+        }
+        assert!(
+            found.is_empty(),
+            "printing that can panic or raise SIGPIPE: {found:#?}"
         );
     }
 

@@ -10,8 +10,8 @@ use std::ptr::NonNull;
 
 use nix::errno::Errno;
 
-use crate::addr::{family_name, socktype_name, SockAddr};
-use crate::error::{Error, Result};
+use crate::addr::{base_type, family_name, socktype_name, SockAddr};
+use crate::error::{shown, Error, Result};
 
 /// What getaddrinfo is asked for (the fields of `struct addrinfo` hints that count).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -97,24 +97,14 @@ pub struct Target<'a> {
 impl fmt::Display for Target<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.host {
-            Some(host) => write!(f, "host \"{}\"", shorten(host))?,
+            Some(host) => write!(f, "host \"{}\"", shown(host.to_bytes()))?,
             None => f.write_str("any address")?,
         }
         match self.service {
-            Some(service) => write!(f, " port \"{}\"", shorten(service)),
+            Some(service) => write!(f, " port \"{}\"", shown(service.to_bytes())),
             None => Ok(()),
         }
     }
-}
-
-/// A name for a message: long strings are cut so that one line stays one line.
-fn shorten(text: &CStr) -> String {
-    let text = text.to_string_lossy();
-    if text.chars().count() <= 80 {
-        return text.into_owned();
-    }
-    let head: String = text.chars().take(60).collect();
-    format!("{head}… ({} bytes)", text.len())
 }
 
 /// A request refused before the resolver is asked, with the reason in prise's words.
@@ -142,20 +132,30 @@ fn explain_gai(code: i32, hints: &Hints) -> Option<String> {
 }
 
 /// A numeric port is 0–65535; anything with a sign or too large is refused here rather
-/// than silently truncated by glibc. Names ("http") are left to the resolver.
+/// than silently truncated by glibc, and so is a blank anywhere (glibc takes " 80" and
+/// refuses "80 "). Names ("http") are left to the resolver.
 fn check_service(service: &CStr, target: &Target<'_>) -> Result<()> {
     let text = service.to_bytes();
-    let trimmed = text.trim_ascii();
-    if trimmed.is_empty() {
+    if text.trim_ascii().is_empty() {
         return Err(invalid(libc::EAI_SERVICE, target, "the port is empty"));
     }
-    let numeric = trimmed
+    if text
+        .iter()
+        .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+    {
+        return Err(invalid(
+            libc::EAI_SERVICE,
+            target,
+            "invalid port: a port is digits only, without blanks",
+        ));
+    }
+    let numeric = text
         .strip_prefix(b"+")
-        .or(trimmed.strip_prefix(b"-"))
-        .unwrap_or(trimmed);
+        .or(text.strip_prefix(b"-"))
+        .unwrap_or(text);
     if !numeric.is_empty() && numeric.iter().all(u8::is_ascii_digit) {
-        let in_range = trimmed[0].is_ascii_digit()
-            && std::str::from_utf8(trimmed)
+        let in_range = text[0].is_ascii_digit()
+            && std::str::from_utf8(text)
                 .ok()
                 .and_then(|t| t.parse::<u32>().ok())
                 .is_some_and(|port| port <= 65535);
@@ -185,6 +185,14 @@ pub fn getaddrinfo(
 ) -> Result<AddrInfoList> {
     let target = Target { host, service };
     if let Some(service) = service {
+        if base_type(hints.socktype) == libc::SOCK_RAW {
+            // glibc's answer would speak of service names.
+            return Err(invalid(
+                libc::EAI_SERVICE,
+                &target,
+                "a raw socket (SOCK_RAW) has no port: give no service",
+            ));
+        }
         check_service(service, &target)?;
     }
     if host.is_some_and(|h| h.is_empty()) {
@@ -346,7 +354,9 @@ mod tests {
 
     #[test]
     fn bad_ports_are_refused_not_truncated() {
-        for port in ["65536", "99999999", "-1", "+80", "", "   "] {
+        for port in [
+            "65536", "99999999", "-1", "+80", "", "   ", " 80", "80 ", "8 0", "\t80",
+        ] {
             let err = resolve(Some("127.0.0.1"), Some(port)).err().unwrap();
             assert_eq!(err.gai(), Some(libc::EAI_SERVICE), "port {port:?}");
             assert_eq!(err.errno(), Errno::EINVAL);
@@ -354,6 +364,33 @@ mod tests {
         let err = resolve(Some("127.0.0.1"), Some("abc")).err().unwrap();
         assert_eq!(err.gai(), Some(libc::EAI_SERVICE));
         assert!(err.message().contains("\"abc\""), "{err}");
+    }
+
+    #[test]
+    fn raw_sockets_have_no_port() {
+        let hints = Hints {
+            family: libc::AF_INET,
+            socktype: libc::SOCK_RAW,
+            ..Hints::default()
+        };
+        let err = getaddrinfo(Some(&c("127.0.0.1")), Some(&c("80")), &hints)
+            .err()
+            .unwrap();
+        assert_eq!(err.gai(), Some(libc::EAI_SERVICE));
+        assert!(err.message().contains("SOCK_RAW"), "{err}");
+        assert!(!err.message().contains("ervice name"), "{err}");
+        assert!(getaddrinfo(Some(&c("127.0.0.1")), None, &hints).is_ok());
+    }
+
+    #[test]
+    fn names_with_control_characters_stay_on_one_line() {
+        let err = resolve(Some("a\nprise: forged"), Some("99999"))
+            .err()
+            .unwrap();
+        assert!(
+            err.message().contains("host \"a\\nprise: forged\""),
+            "{err}"
+        );
     }
 
     #[test]

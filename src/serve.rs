@@ -1,10 +1,13 @@
 //! Server scaffolding for the course's two server models: a process per client and a
-//! thread per client. Both accept until the listening socket is shut down (or fails),
-//! close each connection after its handler returns, and wait for their children or
-//! threads before returning.
+//! thread per client. Both wait for clients with poll (a non-blocking listening socket
+//! must not spin), accept until the listening socket is shut down (or fails), close each
+//! connection after its handler is done, and wait for their children or threads before
+//! returning. The handler is the caller's C function, called from C frames
+//! (src/serve_handler.c) so that it may end its thread with pthread_exit.
 
-use std::os::fd::RawFd;
-use std::sync::Arc;
+use std::ffi::{c_int, c_void};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use nix::errno::Errno;
@@ -14,6 +17,27 @@ use nix::sys::socket::{getsockopt, sockopt};
 use crate::error::{Error, Result};
 use crate::helpers::borrowed;
 use crate::socket;
+
+/// The caller's handler and the context it is given; prise never looks inside ctx.
+#[derive(Clone, Copy)]
+pub struct Handler {
+    pub function: extern "C" fn(conn: c_int, ctx: *mut c_void) -> c_int,
+    pub ctx: *mut c_void,
+}
+
+/// `struct prise_served_call` of src/serve_handler.c.
+#[repr(C)]
+struct ServedCall {
+    handler: extern "C" fn(conn: c_int, ctx: *mut c_void) -> c_int,
+    ctx: *mut c_void,
+    conn: c_int,
+    release: extern "C" fn(call: *mut c_void),
+}
+
+unsafe extern "C" {
+    safe fn prise__serve_thread(call: *mut c_void) -> *mut c_void;
+    fn prise__serve_child(call: *mut ServedCall) -> c_int;
+}
 
 /// What to do after accept failed.
 enum AcceptOutcome {
@@ -50,43 +74,136 @@ fn after_accept_error(error: Error) -> Result<AcceptOutcome> {
     }
 }
 
-/// A thread per client; the descriptor is handed to the thread by value.
-pub fn serve_threads(listen_fd: RawFd, handler: Arc<dyn Fn(RawFd) + Send + Sync>) -> Result<()> {
-    check_listening(listen_fd)?;
-    let mut threads: Vec<std::thread::JoinHandle<()>> = Vec::new();
-    let result = loop {
-        threads.retain(|t| !t.is_finished());
-        match socket::accept(listen_fd) {
-            Ok((conn, _)) => {
-                let handler = Arc::clone(&handler);
-                let spawned = std::thread::Builder::new()
-                    .name(format!("prise-conn-{conn}"))
-                    .spawn(move || {
-                        handler(conn);
-                        let _ = socket::close(conn);
-                    });
-                match spawned {
-                    Ok(thread) => threads.push(thread),
-                    // No thread to be had: this client is refused, the server goes on.
-                    Err(_) => {
-                        let _ = socket::close(conn);
-                    }
-                }
-            }
-            Err(error) => match after_accept_error(error) {
-                Ok(AcceptOutcome::Retry) => continue,
-                Ok(AcceptOutcome::Stop) => break Ok(()),
-                Err(error) => break Err(error),
+/// The next client (close-on-exec), or None once the listening socket is shut down.
+/// Waits with poll, waking every 200 ms for `tick` (the fork model reaps its children
+/// there), so that a non-blocking listening socket sleeps instead of spinning.
+fn next_connection(listen_fd: RawFd, tick: &mut dyn FnMut()) -> Result<Option<OwnedFd>> {
+    loop {
+        tick();
+        let mut fds = [PollFd::new(borrowed(listen_fd)?, PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::from(200u16)) {
+            Ok(0) | Err(Errno::EINTR) => continue,
+            Ok(_) => {}
+            Err(errno) => return Err(Error::new(errno, format!("poll on socket {listen_fd}"))),
+        }
+        match socket::accept(listen_fd, libc::SOCK_CLOEXEC) {
+            Ok((conn, _)) => return Ok(Some(conn)),
+            Err(error) => match after_accept_error(error)? {
+                AcceptOutcome::Retry => continue,
+                AcceptOutcome::Stop => return Ok(None),
             },
         }
-    };
-    for thread in threads {
-        let _ = thread.join();
     }
+}
+
+/// The connections being served, so that the server can wait for the last one.
+#[derive(Default)]
+struct Live {
+    count: Mutex<usize>,
+    none_left: Condvar,
+}
+
+impl Live {
+    fn count(&self) -> std::sync::MutexGuard<'_, usize> {
+        self.count
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn enter(&self) {
+        *self.count() += 1;
+    }
+
+    fn leave(&self) {
+        let mut count = self.count();
+        *count -= 1;
+        if *count == 0 {
+            self.none_left.notify_all();
+        }
+    }
+
+    fn wait_for_none(&self) {
+        let mut count = self.count();
+        while *count > 0 {
+            count = self
+                .none_left
+                .wait(count)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+    }
+}
+
+/// One connection served by a thread: the call the C side makes, then what release
+/// needs. `call` comes first, so a pointer to it is a pointer to the whole.
+#[repr(C)]
+struct Served {
+    call: ServedCall,
+    conn: OwnedFd,
+    live: Arc<Live>,
+}
+
+/// Called from C once the thread's handler is done (returned or pthread_exit): closes
+/// the connection, then counts it out.
+extern "C" fn release_connection(call: *mut c_void) {
+    // SAFETY: call is the Box made for this thread by serve_threads, released once.
+    let served = unsafe { Box::from_raw(call.cast::<Served>()) };
+    let Served { conn, live, .. } = *served;
+    drop(conn);
+    live.leave();
+}
+
+/// Starts a detached thread running the handler (in C) on `served`.
+fn spawn_handler_thread(served: *mut Served) -> std::result::Result<(), c_int> {
+    // SAFETY: the attribute is initialised before use and destroyed after; the thread
+    // gets a pointer it owns from now on (released by release_connection).
+    unsafe {
+        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        libc::pthread_attr_init(&mut attr);
+        libc::pthread_attr_setdetachstate(&mut attr, libc::PTHREAD_CREATE_DETACHED);
+        let mut thread: libc::pthread_t = 0;
+        let ret = libc::pthread_create(&mut thread, &attr, prise__serve_thread, served.cast());
+        libc::pthread_attr_destroy(&mut attr);
+        if ret == 0 {
+            Ok(())
+        } else {
+            Err(ret)
+        }
+    }
+}
+
+/// A thread per client; the descriptor is handed to the thread by value. A handler that
+/// ends its thread with pthread_exit ends that connection only.
+pub fn serve_threads(listen_fd: RawFd, handler: Handler) -> Result<()> {
+    check_listening(listen_fd)?;
+    let live = Arc::new(Live::default());
+    let result = loop {
+        let conn = match next_connection(listen_fd, &mut || {}) {
+            Ok(Some(conn)) => conn,
+            Ok(None) => break Ok(()),
+            Err(error) => break Err(error),
+        };
+        live.enter();
+        let served = Box::into_raw(Box::new(Served {
+            call: ServedCall {
+                handler: handler.function,
+                ctx: handler.ctx,
+                conn: conn.as_raw_fd(),
+                release: release_connection,
+            },
+            conn,
+            live: Arc::clone(&live),
+        }));
+        if spawn_handler_thread(served).is_err() {
+            // No thread to be had: this client is refused, the server goes on.
+            release_connection(served.cast());
+        }
+    };
+    live.wait_for_none();
     result
 }
 
-/// Reaps the children that have ended, without blocking; returns those still running.
+/// Reaps the children that have ended (waiting for all of them when `block`); keeps
+/// those still running.
 fn reap(children: &mut Vec<libc::pid_t>, block: bool) {
     children.retain(|&pid| {
         let mut status = 0;
@@ -102,44 +219,47 @@ fn reap(children: &mut Vec<libc::pid_t>, block: bool) {
     });
 }
 
+/// Called from C in a child whose handler ended its thread instead of returning: the
+/// child ends as a process whose last thread exits does, with status 0.
+extern "C" fn end_child(_call: *mut c_void) {
+    // SAFETY: _exit ends the child without running the parent's atexit work.
+    unsafe { libc::_exit(0) }
+}
+
+/// The child of serve_fork: runs the handler and exits with its status.
+fn run_child(listen_fd: RawFd, conn: OwnedFd, handler: Handler) -> ! {
+    let _ = socket::close(listen_fd);
+    let mut call = ServedCall {
+        handler: handler.function,
+        ctx: handler.ctx,
+        conn: conn.as_raw_fd(),
+        release: end_child,
+    };
+    // SAFETY: call is valid for the whole call.
+    let status = unsafe { prise__serve_child(&mut call) };
+    drop(conn);
+    // SAFETY: _exit ends the child without running the parent's atexit work.
+    unsafe { libc::_exit(status & 0xff) }
+}
+
 /// A process per client. Children are reaped as they end (the listening socket is
 /// polled with a short timeout so that none stays a zombie while no client comes).
-pub fn serve_fork(listen_fd: RawFd, handler: &dyn Fn(RawFd) -> libc::c_int) -> Result<()> {
+pub fn serve_fork(listen_fd: RawFd, handler: Handler) -> Result<()> {
     check_listening(listen_fd)?;
     let mut children = Vec::new();
     let result = loop {
-        reap(&mut children, false);
-        let mut fds = [PollFd::new(borrowed(listen_fd)?, PollFlags::POLLIN)];
-        match poll(&mut fds, PollTimeout::from(200u16)) {
-            Ok(0) | Err(Errno::EINTR) => continue,
-            Ok(_) => {}
-            Err(errno) => break Err(Error::new(errno, format!("poll on socket {listen_fd}"))),
-        }
-        let conn = match socket::accept(listen_fd) {
-            Ok((conn, _)) => conn,
-            Err(error) => match after_accept_error(error) {
-                Ok(AcceptOutcome::Retry) => continue,
-                Ok(AcceptOutcome::Stop) => break Ok(()),
-                Err(error) => break Err(error),
-            },
+        let conn = match next_connection(listen_fd, &mut || reap(&mut children, false)) {
+            Ok(Some(conn)) => conn,
+            Ok(None) => break Ok(()),
+            Err(error) => break Err(error),
         };
         // SAFETY: the child only runs the handler and exits; it never returns here.
-        let pid = unsafe { libc::fork() };
-        match pid {
-            0 => {
-                let _ = socket::close(listen_fd);
-                let status = handler(conn);
-                let _ = socket::close(conn);
-                // SAFETY: _exit ends the child without running the parent's atexit work.
-                unsafe { libc::_exit(status & 0xff) };
-            }
-            pid if pid > 0 => {
-                children.push(pid);
-                let _ = socket::close(conn);
-            }
+        match unsafe { libc::fork() } {
+            0 => run_child(listen_fd, conn, handler),
+            pid if pid > 0 => children.push(pid), // conn is closed here, kept there
             _ => {
                 // No process to be had: this client is refused, the server goes on.
-                let _ = socket::close(conn);
+                drop(conn);
                 std::thread::sleep(Duration::from_millis(10));
             }
         }

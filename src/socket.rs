@@ -2,8 +2,12 @@
 //! [`Error`] naming the call, the descriptor, the address and the reason, with the
 //! usual cause when there is one. Nothing here retries EINTR: these keep POSIX
 //! semantics; the looping helpers live in [`crate::io`].
+//!
+//! A descriptor made here is an `OwnedFd`, closed when dropped, so that no early return
+//! can leak one; the C face turns it into a number for its caller (`src/ffi/`). The
+//! descriptors the caller passes in are theirs and stay numbers (`RawFd`).
 
-use std::os::fd::RawFd;
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
 use nix::errno::Errno;
 
@@ -13,7 +17,11 @@ use crate::error::{Error, Result};
 /// The error of the system call that just failed, with a hint for the usual causes.
 /// `op` is the call's name, `addr` the address it was given, if any.
 pub(crate) fn os_error(op: &str, fd: RawFd, addr: Option<&SockAddr>) -> Error {
-    let errno = Errno::last();
+    os_error_of(Errno::last(), op, fd, addr)
+}
+
+/// As [`os_error`], for an errno already read.
+pub(crate) fn os_error_of(errno: Errno, op: &str, fd: RawFd, addr: Option<&SockAddr>) -> Error {
     let what = match (op, addr) {
         ("bind" | "connect", Some(addr)) => format!("{op} socket {fd} to {addr}"),
         (_, Some(addr)) => format!("{op} {addr} on socket {fd}"),
@@ -34,9 +42,18 @@ fn explain(op: &str, fd: RawFd, errno: Errno, addr: Option<&SockAddr>) -> Option
         (_, Errno::ENOTSOCK) => format!("descriptor {fd} is a file or pipe, not a socket"),
         ("connect", Errno::ECONNREFUSED) => format!("is a server listening on {at}?"),
         (_, Errno::ECONNREFUSED) => "nothing answered at the peer's address".into(),
-        ("bind", Errno::EADDRINUSE) => {
-            format!("another socket already uses {at}: stop it, wait, or choose another port")
-        }
+        ("bind", Errno::EADDRINUSE) => match addr.and_then(SockAddr::unix_path) {
+            Some(name) if name.starts_with(b"@") => {
+                format!("another socket already uses the abstract name {at}")
+            }
+            Some(_) => format!(
+                "a file already exists at the path of {at}: remove it if no server uses it, \
+                 or choose another path"
+            ),
+            None => {
+                format!("another socket already uses {at}: stop it, wait, or choose another port")
+            }
+        },
         ("bind", Errno::EACCES) => "ports below 1024 need administrator rights".into(),
         ("bind", Errno::EADDRNOTAVAIL) => format!("{at} is not an address of this machine"),
         ("bind" | "connect" | "sendto", Errno::EAFNOSUPPORT) => {
@@ -59,16 +76,18 @@ fn explain(op: &str, fd: RawFd, errno: Errno, addr: Option<&SockAddr>) -> Option
     })
 }
 
-fn ret_fd(ret: libc::c_int, op: &str, fd: RawFd, addr: Option<&SockAddr>) -> Result<RawFd> {
+fn ret_unit(ret: libc::c_int, op: &str, fd: RawFd, addr: Option<&SockAddr>) -> Result<()> {
     if ret < 0 {
         Err(os_error(op, fd, addr))
     } else {
-        Ok(ret)
+        Ok(())
     }
 }
 
-fn ret_unit(ret: libc::c_int, op: &str, fd: RawFd, addr: Option<&SockAddr>) -> Result<()> {
-    ret_fd(ret, op, fd, addr).map(drop)
+/// Takes ownership of a descriptor a system call has just made.
+fn owned(fd: RawFd) -> OwnedFd {
+    // SAFETY: fd was just returned by the kernel and nothing else owns it.
+    unsafe { OwnedFd::from_raw_fd(fd) }
 }
 
 fn ret_len(ret: libc::ssize_t, op: &str, fd: RawFd, addr: Option<&SockAddr>) -> Result<usize> {
@@ -79,8 +98,12 @@ fn ret_len(ret: libc::ssize_t, op: &str, fd: RawFd, addr: Option<&SockAddr>) -> 
     }
 }
 
-/// socket(2).
-pub fn socket(domain: libc::c_int, socktype: libc::c_int, protocol: libc::c_int) -> Result<RawFd> {
+/// socket(2), with the flags the caller gives (prise_socket).
+pub fn socket(
+    domain: libc::c_int,
+    socktype: libc::c_int,
+    protocol: libc::c_int,
+) -> Result<OwnedFd> {
     // SAFETY: plain system call on integers.
     let fd = unsafe { libc::socket(domain, socktype, protocol) };
     if fd < 0 {
@@ -102,7 +125,18 @@ pub fn socket(domain: libc::c_int, socktype: libc::c_int, protocol: libc::c_int)
             _ => error,
         });
     }
-    Ok(fd)
+    Ok(owned(fd))
+}
+
+/// A socket prise makes for its caller (helpers, course API, probes): close-on-exec, as
+/// Python, Go and Rust's std make theirs, so that a program that execs another does not
+/// hand it its sockets.
+pub fn new_socket(
+    domain: libc::c_int,
+    socktype: libc::c_int,
+    protocol: libc::c_int,
+) -> Result<OwnedFd> {
+    socket(domain, socktype | libc::SOCK_CLOEXEC, protocol)
 }
 
 pub fn bind(fd: RawFd, addr: &SockAddr) -> Result<()> {
@@ -116,15 +150,18 @@ pub fn listen(fd: RawFd, backlog: libc::c_int) -> Result<()> {
     ret_unit(unsafe { libc::listen(fd, backlog) }, "listen", fd, None)
 }
 
-/// accept(2), returning the peer's address too.
-pub fn accept(fd: RawFd) -> Result<(RawFd, SockAddr)> {
+/// accept4(2), returning the peer's address too; `flags` 0 is accept(2) (prise_accept),
+/// SOCK_CLOEXEC for the connections prise's servers accept.
+pub fn accept(fd: RawFd, flags: libc::c_int) -> Result<(OwnedFd, SockAddr)> {
     let mut peer = SockAddr::for_kernel();
     let mut len = peer.len();
     // SAFETY: peer has room for len bytes; the kernel writes at most that.
-    let conn = unsafe { libc::accept(fd, peer.as_mut_ptr(), &mut len) };
-    let conn = ret_fd(conn, "accept", fd, None)?;
+    let conn = unsafe { libc::accept4(fd, peer.as_mut_ptr(), &mut len, flags) };
+    if conn < 0 {
+        return Err(os_error("accept", fd, None));
+    }
     peer.set_len(len);
-    Ok((conn, peer))
+    Ok((owned(conn), peer))
 }
 
 pub fn connect(fd: RawFd, addr: &SockAddr) -> Result<()> {
@@ -267,6 +304,13 @@ pub fn getsockopt(
     Ok(len as usize)
 }
 
+/// The value of an integer socket option (SO_TYPE, SO_DOMAIN, …).
+pub fn get_int_option(fd: RawFd, level: libc::c_int, name: libc::c_int) -> Result<libc::c_int> {
+    let mut value = [0u8; std::mem::size_of::<libc::c_int>()];
+    getsockopt(fd, level, name, &mut value)?;
+    Ok(libc::c_int::from_ne_bytes(value))
+}
+
 /// An integer socket option, the common case (SO_REUSEADDR, IPV6_V6ONLY, …).
 pub fn set_int_option(
     fd: RawFd,
@@ -281,6 +325,7 @@ pub fn set_int_option(
 mod tests {
     use super::*;
     use std::net::SocketAddr;
+    use std::os::fd::AsRawFd;
 
     fn loopback_any_port() -> SockAddr {
         SockAddr::from("127.0.0.1:0".parse::<SocketAddr>().unwrap())
@@ -288,15 +333,18 @@ mod tests {
 
     #[test]
     fn tcp_exchange_over_loopback() {
-        let server = socket(libc::AF_INET, libc::SOCK_STREAM, 0).unwrap();
+        let server_fd = socket(libc::AF_INET, libc::SOCK_STREAM, 0).unwrap();
+        let server = server_fd.as_raw_fd();
         bind(server, &loopback_any_port()).unwrap();
         listen(server, 4).unwrap();
         let bound = getsockname(server).unwrap();
         assert_ne!(bound.port(), Some(0));
 
-        let client = socket(libc::AF_INET, libc::SOCK_STREAM, 0).unwrap();
+        let client_fd = new_socket(libc::AF_INET, libc::SOCK_STREAM, 0).unwrap();
+        let client = client_fd.as_raw_fd();
         connect(client, &bound).unwrap();
-        let (conn, peer) = accept(server).unwrap();
+        let (conn_fd, peer) = accept(server, 0).unwrap();
+        let conn = conn_fd.as_raw_fd();
         assert_eq!(peer, getsockname(client).unwrap());
         assert_eq!(getpeername(client).unwrap(), bound);
 
@@ -310,39 +358,40 @@ mod tests {
 
         shutdown(client, libc::SHUT_WR).unwrap();
         assert_eq!(read(conn, &mut buf).unwrap(), 0);
-        for fd in [conn, client, server] {
-            close(fd).unwrap();
-        }
+        // Only what prise makes for its caller is close-on-exec.
+        let cloexec = |fd: RawFd| unsafe { libc::fcntl(fd, libc::F_GETFD) } & libc::FD_CLOEXEC;
+        assert_eq!(cloexec(server), 0);
+        assert_eq!(cloexec(conn), 0);
+        assert_eq!(cloexec(client), libc::FD_CLOEXEC);
     }
 
     #[test]
     fn refused_connect_names_the_address_and_the_cause() {
         // Bind without listening: a port nobody accepts on.
         let holder = socket(libc::AF_INET, libc::SOCK_STREAM, 0).unwrap();
-        bind(holder, &loopback_any_port()).unwrap();
-        let addr = getsockname(holder).unwrap();
+        bind(holder.as_raw_fd(), &loopback_any_port()).unwrap();
+        let addr = getsockname(holder.as_raw_fd()).unwrap();
         let client = socket(libc::AF_INET, libc::SOCK_STREAM, 0).unwrap();
-        let err = connect(client, &addr).unwrap_err();
+        let err = connect(client.as_raw_fd(), &addr).unwrap_err();
         assert_eq!(err.errno(), Errno::ECONNREFUSED);
         assert!(err.message().contains(&addr.to_string()), "{err}");
         assert!(err.message().contains("is a server listening"), "{err}");
-        close(client).unwrap();
-        close(holder).unwrap();
     }
 
     #[test]
     fn udp_sendto_recvfrom_reports_sender() {
         let a = socket(libc::AF_INET6, libc::SOCK_DGRAM, 0).unwrap();
+        let (a, a_fd) = (a.as_raw_fd(), a);
         bind(a, &SockAddr::from("[::1]:0".parse::<SocketAddr>().unwrap())).unwrap();
         let b = socket(libc::AF_INET6, libc::SOCK_DGRAM, 0).unwrap();
+        let (b, b_fd) = (b.as_raw_fd(), b);
         bind(b, &SockAddr::from("[::1]:0".parse::<SocketAddr>().unwrap())).unwrap();
         let to = getsockname(b).unwrap();
         assert_eq!(sendto(a, b"hi", 0, Some(&to)).unwrap(), 2);
         let mut buf = [0u8; 4];
         let (n, from) = recvfrom(b, &mut buf, 0).unwrap();
         assert_eq!((n, from), (2, getsockname(a).unwrap()));
-        close(a).unwrap();
-        close(b).unwrap();
+        drop((a_fd, b_fd));
     }
 
     #[test]
@@ -355,8 +404,25 @@ mod tests {
     }
 
     #[test]
+    fn a_unix_address_in_use_is_a_path_not_a_port() {
+        let path = std::env::temp_dir().join(format!("prise-in-use-{}", std::process::id()));
+        std::fs::write(&path, b"x").unwrap();
+        let addr = SockAddr::unix(path.to_str().unwrap().as_bytes()).unwrap();
+        let fd = socket(libc::AF_UNIX, libc::SOCK_STREAM, 0).unwrap();
+        let err = bind(fd.as_raw_fd(), &addr).unwrap_err();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(err.errno(), Errno::EADDRINUSE);
+        assert!(
+            err.message().contains("a file already exists at the path"),
+            "{err}"
+        );
+        assert!(!err.message().contains("port"), "{err}");
+    }
+
+    #[test]
     fn options_round_trip() {
-        let fd = socket(libc::AF_INET, libc::SOCK_STREAM, 0).unwrap();
+        let owned = socket(libc::AF_INET, libc::SOCK_STREAM, 0).unwrap();
+        let fd = owned.as_raw_fd();
         set_int_option(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1).unwrap();
         let mut value = [0u8; 4];
         assert_eq!(
@@ -364,6 +430,5 @@ mod tests {
             4
         );
         assert_eq!(i32::from_ne_bytes(value), 1);
-        close(fd).unwrap();
     }
 }

@@ -3,9 +3,10 @@
 
 mod common;
 
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use common::{compile_test_program, expect_success, run};
+use common::{compile_test_program, expect_success, run, Process};
 
 fn run_test_program(name: &str, env: &[(&str, &str)]) -> String {
     run_test_program_output(name, env).0
@@ -71,4 +72,99 @@ fn course_api_fixed_where_the_course_is_broken() {
 #[test]
 fn high_level_helpers() {
     run_test_program("helpers", &[]);
+}
+
+#[test]
+fn edges_of_every_helper() {
+    // Nothing printed: no failed check, no abort message from a child whose handler
+    // called pthread_exit.
+    let (_, stderr) = run_test_program_output("edges", &[("PRISE_QUIET", "1")]);
+    assert_eq!(stderr, "");
+}
+
+/// `edges printing` (course failures and PRISE_TRACE lines) with stderr on `stderr`.
+fn run_printing(args: &[&str], stderr: Stdio) -> Output {
+    let program = compile_test_program("edges");
+    let mut command = Command::new(program);
+    command
+        .arg("printing")
+        .args(args)
+        .env("PRISE_TRACE", "1")
+        .env_remove("PRISE_QUIET")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(stderr);
+    Process::spawn(&mut command).wait(Duration::from_secs(30))
+}
+
+#[test]
+fn printing_to_a_full_disk_or_a_closed_pipe_never_kills() {
+    let full = || {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        Stdio::from(file)
+    };
+    let closed_pipe = || {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        Stdio::from(writer)
+    };
+    let runs = [
+        ("/dev/full", run_printing(&[], full())),
+        (
+            "a closed pipe, SIGPIPE default",
+            run_printing(&[], closed_pipe()),
+        ),
+        (
+            "a closed pipe, SIGPIPE ignored",
+            run_printing(&["ignore"], closed_pipe()),
+        ),
+    ];
+    for (stderr, output) in runs {
+        assert!(
+            output.status.success(),
+            "stderr on {stderr}: {:?}, stdout {:?}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout)
+        );
+        assert_eq!(output.stdout, b"printing: ok\n", "stderr on {stderr}");
+    }
+}
+
+#[test]
+fn names_cannot_forge_trace_or_course_lines() {
+    let output = run_printing(&[], Stdio::piped());
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{stderr}");
+    let course = ["creerSockAddr: ", "getNameInfo: ", "bindedSocket: "];
+    for line in stderr.lines() {
+        let known = line.starts_with("prise: ") || course.iter().any(|c| line.starts_with(c));
+        assert!(
+            known && !line.starts_with("prise: forged"),
+            "forged line {line:?}"
+        );
+    }
+    assert!(
+        stderr.contains(r#"tcp_connect("x\nprise: forged() = 0", "99999")"#),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(r#"creerSockAddr: resolve host "y\nforged line""#),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn calls_from_an_atexit_handler_work() {
+    let program = compile_test_program("edges");
+    let output = run(
+        &program,
+        &["atexit"],
+        &[("PRISE_QUIET", "1")],
+        Duration::from_secs(30),
+    );
+    let stdout = expect_success("edges atexit", &output);
+    assert_eq!(stdout, "atexit: ok\n");
 }

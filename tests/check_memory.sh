@@ -58,6 +58,7 @@ check resolution "$tests/resolution"
 check helpers "$tests/helpers"
 check course "$tests/course" "$calls" 50000 memcheck
 check course_style "$tests/course_style"
+check edges "$tests/edges" all 20 memcheck
 
 start_server echo_serve_threads "$examples/serve/echo_serve_threads"
 printf 'one\ntwo\nthree\n' >"$work/lines"

@@ -4,15 +4,17 @@
 //! host/port and the real reason (PRISE_QUIET=1 silences it), sets errno and
 //! prise_last_error(), and returns its error value.
 
-use std::collections::HashMap;
 use std::ffi::{c_char, c_int, CStr, CString};
 use std::mem::size_of;
-use std::sync::{LazyLock, Mutex};
+use std::os::fd::AsRawFd;
 
 use libc::{addrinfo, sockaddr_in};
 use nix::errno::Errno;
 
-use super::{boundary, boundary_with, in_bytes, malloc_string, optional_str, out_bytes, trace};
+use super::interned::interned;
+use super::{
+    boundary, boundary_with, give, in_bytes, malloc_string, optional_str, out_bytes, trace,
+};
 use crate::addr::socktype_name;
 use crate::addr::SockAddr;
 use crate::course::{self, BindFailure, ReuseAddress};
@@ -36,41 +38,6 @@ fn course_boundary<T: super::trace::TraceValue>(
         },
         body,
     )
-}
-
-/// The process-lifetime addresses handed out by creerSock/creerSockAddr, one per
-/// distinct IPv4 address and port: repeated calls return the same pointer instead of
-/// leaking a new addrinfo each time as the course's helper does.
-static INTERNED: LazyLock<Mutex<HashMap<(u32, u16), usize>>> = LazyLock::new(Default::default);
-
-fn interned(addr: &SockAddr) -> Result<*mut sockaddr_in> {
-    let sin = addr.to_sockaddr_in().ok_or_else(|| {
-        Error::with_message(
-            Errno::EAFNOSUPPORT,
-            format!("{addr} is not an IPv4 address"),
-        )
-    })?;
-    let key = (sin.sin_addr.s_addr, sin.sin_port);
-    let mut table = INTERNED
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let ptr = *table
-        .entry(key)
-        .or_insert_with(|| Box::into_raw(Box::new(sin)) as usize) as *mut sockaddr_in;
-    // SAFETY: ptr comes from Box::into_raw and is never freed. A caller may have
-    // written to it; give back the true address (written only when it differs, so a
-    // reader of an unmodified entry never races with a write).
-    unsafe {
-        let current = std::slice::from_raw_parts(ptr as *const u8, size_of::<sockaddr_in>());
-        let fresh = std::slice::from_raw_parts(
-            &sin as *const sockaddr_in as *const u8,
-            size_of::<sockaddr_in>(),
-        );
-        if current != fresh {
-            *ptr = sin;
-        }
-    }
-    Ok(ptr)
 }
 
 /// Resolves an IPv4 address for a socket type, as the course's getAddrInfo: AF_INET,
@@ -126,7 +93,7 @@ pub extern "C" fn getNameInfo(sa: *mut sockaddr_in) -> *mut c_char {
 /// Resolves host/port (as getAddrInfo) and creates an unbound socket of the matching
 /// family and type, as the course's creerSock.
 ///
-/// sockfd: must not be NULL; receives the socket, or -1 on failure.
+/// sockfd: must not be NULL; receives the socket (close-on-exec), or -1 on failure.
 /// Returns the address, or NULL with errno (EINVAL for a NULL sockfd, ENOENT unknown
 /// host, EINVAL bad port, EMFILE, …).
 /// Ownership: the caller owns *sockfd. The address belongs to prise and stays valid for
@@ -158,16 +125,9 @@ pub extern "C" fn creerSock(
             // SAFETY: the caller passes NUL-terminated strings or NULL.
             let (host, port) = unsafe { (optional_str(host), optional_str(port)) };
             let (fd, addr) = course::open_socket(host, port, socktype)?;
-            match interned(&addr) {
-                Ok(ptr) => {
-                    *sockfd = fd;
-                    Ok(ptr)
-                }
-                Err(error) => {
-                    let _ = crate::socket::close(fd);
-                    Err(error)
-                }
-            }
+            let ptr = interned(&addr)?;
+            *sockfd = give(fd);
+            Ok(ptr)
         },
     )
 }
@@ -298,18 +258,20 @@ fn binded_socket_boundary(host: *const c_char, form: Form, out: *mut sockaddr_in
                     *out = sin;
                 }
             }
-            Ok(fd)
+            Ok(give(fd))
         },
     )
 }
 
-/// Creates a socket for host/port (as getAddrInfo), sets SO_REUSEADDR and binds it, as
-/// the course's bindedSocket (generation 3).
+/// Creates a socket for host/port (as getAddrInfo), sets SO_REUSEADDR (on a stream
+/// socket: on UDP it would let two sockets share the port) and binds it, as the course's
+/// bindedSocket (generation 3).
 ///
 /// addr: may be NULL; otherwise receives the address actually bound (an ephemeral port,
 /// asked for with port "0" or NULL, is filled in).
-/// Returns the descriptor; -1 when the name cannot be resolved or the socket made; -2
-/// when bind fails (EADDRINUSE, EACCES, …). errno is set in both cases.
+/// Returns the descriptor (close-on-exec); -1 when the name cannot be resolved or the
+/// socket made; -2 when bind fails (EADDRINUSE, for UDP too; EACCES, …). errno is set in
+/// both cases.
 /// Ownership: the caller owns the descriptor.
 ///
 /// A program compiled against the course's own generation-1 header reaches this symbol
@@ -331,8 +293,9 @@ pub extern "C" fn bindedSocket(
 /// and binds an IPv4 socket, without SO_REUSEADDR as that generation.
 ///
 /// host: may be NULL (0.0.0.0). port: 0 to 65535 (0: the kernel picks one).
-/// Returns the descriptor; -1 when the host cannot be resolved, the port is out of range
-/// (EINVAL) or the socket cannot be made; -2 when bind fails. errno is set.
+/// Returns the descriptor (close-on-exec); -1 when the host cannot be resolved, the port
+/// is out of range (EINVAL) or the socket cannot be made; -2 when bind fails. errno is
+/// set.
 /// Ownership: the caller owns the descriptor.
 /// prise's helperSO.h and wrsock.h call it for a three-argument bindedSocket whose
 /// second argument is an integer.
@@ -346,7 +309,8 @@ pub extern "C" fn prise_course_binded_socket_v1(
 }
 
 /// Generation 2 of the course's bindedSocket, bindedSocket(host, service, type): as
-/// generation 3 (SO_REUSEADDR; -1 or -2 on failure) without the address out.
+/// generation 3 (SO_REUSEADDR on stream sockets; -1 or -2 on failure; close-on-exec)
+/// without the address out.
 ///
 /// host, service: may be NULL (0.0.0.0, port 0).
 /// Ownership: the caller owns the descriptor.
@@ -472,8 +436,8 @@ pub extern "C" fn CreerSockAddr(host: *mut c_char, port: c_int) -> *mut sockaddr
 /// host:port, without SO_REUSEADDR.
 ///
 /// host: may be NULL (0.0.0.0). port: 0 to 65535.
-/// Returns the descriptor, even when bind fails (the reason is printed, as the course
-/// did, and the socket is left unbound); -1 with errno when the host cannot be resolved,
+/// Returns the descriptor (close-on-exec), even when bind fails (the reason is printed,
+/// as the course did, and the socket is left unbound); -1 with errno when the host cannot be resolved,
 /// the port is out of range (EINVAL) or the socket cannot be made.
 /// Ownership: the caller owns the descriptor.
 #[no_mangle]
@@ -488,11 +452,11 @@ pub extern "C" fn SockUdp(host: *mut c_char, port: c_int) -> c_int {
             let host = unsafe { optional_str(host) };
             let (fd, addr) = course::open_socket(host, Some(&service), libc::SOCK_DGRAM)?;
             if let Err(BindFailure::Setup(error) | BindFailure::Bind(error)) =
-                course::bind_opened(fd, &addr, ReuseAddress::No)
+                course::bind_opened(fd.as_raw_fd(), &addr, ReuseAddress::No)
             {
                 course::report("SockUdp", &error);
             }
-            Ok(fd)
+            Ok(give(fd))
         },
     )
 }

@@ -2,13 +2,12 @@
 //! lines, timeouts, address text, descriptor passing, and the two server models.
 
 use std::ffi::{c_char, c_int, c_void};
-use std::sync::Arc;
 use std::time::Duration;
 
 use libc::{gid_t, pid_t, size_t, sockaddr, socklen_t, ssize_t, uid_t};
 use nix::errno::Errno;
 
-use super::{boundary, in_sockaddr, optional_str, out_bytes, required_str, trace};
+use super::{boundary, give, in_sockaddr, optional_str, out_bytes, required_str, trace};
 use crate::addr::socktype_name;
 use crate::error::Error;
 use crate::{helpers, serve};
@@ -17,9 +16,9 @@ use crate::{helpers, serve};
 /// IPv4, as the resolver sorts them) until one connects.
 ///
 /// host, service: must not be NULL; service is a port number or a name ("http").
-/// Returns the connected descriptor, or -1 with errno: that of the last attempt
-/// (ECONNREFUSED, ETIMEDOUT, ENETUNREACH, …), or ENOENT/EINVAL when the name or port
-/// cannot be resolved; prise_last_error() names every address tried.
+/// Returns the connected descriptor (close-on-exec), or -1 with errno: that of the last
+/// attempt (ECONNREFUSED, ETIMEDOUT, ENETUNREACH, …), or ENOENT/EINVAL when the name or
+/// port cannot be resolved; prise_last_error() names every address tried.
 /// Ownership: the caller owns the descriptor.
 #[no_mangle]
 pub extern "C" fn prise_tcp_connect(host: *const c_char, service: *const c_char) -> c_int {
@@ -35,7 +34,7 @@ pub extern "C" fn prise_tcp_connect(host: *const c_char, service: *const c_char)
                     required_str(service, "service")?,
                 )
             };
-            helpers::tcp_connect(host, service, None)
+            helpers::tcp_connect(host, service, None).map(give)
         },
     )
 }
@@ -43,8 +42,8 @@ pub extern "C" fn prise_tcp_connect(host: *const c_char, service: *const c_char)
 /// As prise_tcp_connect, each attempt bounded by millis milliseconds (> 0). The returned
 /// socket is blocking again.
 ///
-/// Returns the connected descriptor, or -1 with errno (ETIMEDOUT when no address
-/// answered in time, EINVAL for millis <= 0, …). Ownership: the caller owns it.
+/// Returns the connected descriptor (close-on-exec), or -1 with errno (ETIMEDOUT when no
+/// address answered in time, EINVAL for millis <= 0, …). Ownership: the caller owns it.
 #[no_mangle]
 pub extern "C" fn prise_tcp_connect_timeout(
     host: *const c_char,
@@ -72,7 +71,7 @@ pub extern "C" fn prise_tcp_connect_timeout(
                         format!("timeout {millis} ms: give a positive number"),
                     )
                 })?;
-            helpers::tcp_connect(host, service, Some(Duration::from_millis(millis)))
+            helpers::tcp_connect(host, service, Some(Duration::from_millis(millis))).map(give)
         },
     )
 }
@@ -82,8 +81,8 @@ pub extern "C" fn prise_tcp_connect_timeout(
 /// host: may be NULL: one dual-stack socket on "::" (IPV6_V6ONLY off) that accepts IPv4
 /// and IPv6 clients, or 0.0.0.0 where IPv6 is unavailable. service: must not be NULL;
 /// "0" lets the kernel pick a port (read it with prise_getsockname). backlog: as listen.
-/// Returns the listening descriptor, or -1 with errno (EADDRINUSE, EACCES, ENOENT, …).
-/// Ownership: the caller owns the descriptor.
+/// Returns the listening descriptor (close-on-exec), or -1 with errno (EADDRINUSE, EACCES,
+/// ENOENT, …). Ownership: the caller owns the descriptor.
 #[no_mangle]
 pub extern "C" fn prise_tcp_listen(
     host: *const c_char,
@@ -98,14 +97,14 @@ pub extern "C" fn prise_tcp_listen(
             // SAFETY: the caller passes NUL-terminated strings or NULL.
             let (host, service) =
                 unsafe { (optional_str(host), required_str(service, "service")?) };
-            helpers::tcp_listen(host, service, backlog)
+            helpers::tcp_listen(host, service, backlog).map(give)
         },
     )
 }
 
 /// A UDP socket bound to host:service (NULL host: dual-stack, as prise_tcp_listen).
 ///
-/// Returns the descriptor, or -1 with errno (EADDRINUSE, ENOENT, EINVAL, …).
+/// Returns the descriptor (close-on-exec), or -1 with errno (EADDRINUSE, ENOENT, EINVAL, …).
 /// Ownership: the caller owns the descriptor.
 #[no_mangle]
 pub extern "C" fn prise_udp_bind(host: *const c_char, service: *const c_char) -> c_int {
@@ -117,15 +116,15 @@ pub extern "C" fn prise_udp_bind(host: *const c_char, service: *const c_char) ->
             // SAFETY: the caller passes NUL-terminated strings or NULL.
             let (host, service) =
                 unsafe { (optional_str(host), required_str(service, "service")?) };
-            helpers::udp_bind(host, service)
+            helpers::udp_bind(host, service).map(give)
         },
     )
 }
 
 /// A UDP socket connected to host:service, for send/recv without addresses.
 ///
-/// host, service: must not be NULL. Returns the descriptor, or -1 with errno.
-/// A later recv may fail with ECONNREFUSED when nothing listens at the peer's port.
+/// host, service: must not be NULL. Returns the descriptor (close-on-exec), or -1 with
+/// errno. A later recv may fail with ECONNREFUSED when nothing listens at the peer's port.
 /// Ownership: the caller owns the descriptor.
 #[no_mangle]
 pub extern "C" fn prise_udp_connect(host: *const c_char, service: *const c_char) -> c_int {
@@ -141,7 +140,7 @@ pub extern "C" fn prise_udp_connect(host: *const c_char, service: *const c_char)
                     required_str(service, "service")?,
                 )
             };
-            helpers::udp_connect(host, service)
+            helpers::udp_connect(host, service).map(give)
         },
     )
 }
@@ -149,12 +148,15 @@ pub extern "C" fn prise_udp_connect(host: *const c_char, service: *const c_char)
 /// A Unix-domain server socket at path (listening, for SOCK_STREAM).
 ///
 /// path: must not be NULL or empty; a leading '@' names the Linux abstract namespace
-/// (no file). type: SOCK_STREAM or SOCK_DGRAM. A socket file left by a dead server is
-/// replaced; a live server there is EADDRINUSE (found by connecting to it, so that server
-/// sees one empty connection). A path that does not fit sun_path (107
-/// bytes) is ENAMETOOLONG, never cut. The file's permissions follow the umask.
-/// Returns the descriptor, or -1 with errno. Ownership: the caller owns the descriptor
-/// and removes the file (unlink) when done.
+/// (no file). type: SOCK_STREAM or SOCK_DGRAM. Only a socket file left by a server that
+/// has stopped is replaced. Anything else at path is left untouched and is EADDRINUSE
+/// with a sentence saying what is there: a regular file, a FIFO, a directory, a symbolic
+/// link (dangling or not), or a live server's socket (found by a connect that never
+/// blocks, so that server sees one empty connection; a full backlog counts as live).
+/// A path longer than 107 bytes (an abstract name longer than 107 after its '@') is
+/// ENAMETOOLONG, never cut. The file's permissions follow the umask.
+/// Returns the descriptor (close-on-exec), or -1 with errno. Ownership: the caller owns
+/// the descriptor and removes the file (unlink) when done.
 #[no_mangle]
 pub extern "C" fn prise_unix_listen(path: *const c_char, socktype: c_int) -> c_int {
     boundary(
@@ -164,7 +166,7 @@ pub extern "C" fn prise_unix_listen(path: *const c_char, socktype: c_int) -> c_i
         || {
             // SAFETY: the caller passes a NUL-terminated string or NULL.
             let path = unsafe { required_str(path, "path") }?;
-            helpers::unix_listen(path, socktype)
+            helpers::unix_listen(path, socktype).map(give)
         },
     )
 }
@@ -172,8 +174,8 @@ pub extern "C" fn prise_unix_listen(path: *const c_char, socktype: c_int) -> c_i
 /// A Unix-domain client socket connected to path ('@' for the abstract namespace); a
 /// SOCK_DGRAM client is auto-bound to an abstract address so the server can reply.
 ///
-/// Returns the descriptor, or -1 with errno (ENOENT or ECONNREFUSED when no server is
-/// there, ENAMETOOLONG, EINVAL). Ownership: the caller owns the descriptor.
+/// Returns the descriptor (close-on-exec), or -1 with errno (ENOENT or ECONNREFUSED when
+/// no server is there, ENAMETOOLONG, EINVAL). Ownership: the caller owns the descriptor.
 #[no_mangle]
 pub extern "C" fn prise_unix_connect(path: *const c_char, socktype: c_int) -> c_int {
     boundary(
@@ -183,7 +185,7 @@ pub extern "C" fn prise_unix_connect(path: *const c_char, socktype: c_int) -> c_
         || {
             // SAFETY: the caller passes a NUL-terminated string or NULL.
             let path = unsafe { required_str(path, "path") }?;
-            helpers::unix_connect(path, socktype)
+            helpers::unix_connect(path, socktype).map(give)
         },
     )
 }
@@ -192,8 +194,19 @@ pub extern "C" fn prise_unix_connect(path: *const c_char, socktype: c_int) -> c_
 /// writes a NUL. Reentrant (no static buffer) and never consumes bytes after the
 /// newline, so plain reads can follow it on the same descriptor.
 ///
-/// buf: must not be NULL; n: its size, at least 1. Returns the byte count without the
-/// NUL (0 at end of file), or -1 with errno (EAGAIN on timeout, ECONNRESET, EINVAL).
+/// On a stream socket nothing is consumed until the line is whole (or fills n-1 bytes,
+/// or the peer has closed): with a timeout (prise_set_timeout) or O_NONBLOCK, a line
+/// that has not fully arrived is -1 with EAGAIN and stays queued, and a later call gets
+/// it whole. (A line must fit in the socket's receive queue to be waited for this way;
+/// a longer one comes in pieces of n-1 bytes when n is smaller than the queue.)
+/// On a datagram socket one datagram is one line, newlines and all (cut to n-1 bytes;
+/// an empty datagram gives 0). On other descriptors (pipes, files) bytes are read one
+/// at a time; when a non-blocking one runs dry mid-line, the part read so far is
+/// returned (a result without '\n' at the end), nothing is lost.
+///
+/// buf: must not be NULL; n: its size, at least 2 (a byte and the NUL). Returns the
+/// byte count without the NUL (0 at end of file), or -1 with errno (EAGAIN on timeout
+/// or when non-blocking, ECONNRESET, EINVAL for a NULL buf or n < 2).
 #[no_mangle]
 pub extern "C" fn prise_read_line(fd: c_int, buf: *mut c_char, n: size_t) -> ssize_t {
     boundary(
@@ -279,7 +292,8 @@ pub extern "C" fn prise_addr_format(
 
 /// Sends descriptor fd over the Unix stream socket sock (SCM_RIGHTS, with one byte).
 ///
-/// Returns 0, or -1 with errno (EBADF, ENOTSOCK, EPIPE, EINVAL). Ownership: the caller
+/// Returns 0, or -1 with errno (EINVAL when sock is not a Unix-domain socket, EBADF for
+/// a bad sock or fd, ENOTSOCK, EPIPE); nothing is sent on failure. Ownership: the caller
 /// keeps fd; the receiver gets its own copy.
 #[no_mangle]
 pub extern "C" fn prise_send_fd(sock: c_int, fd: c_int) -> c_int {
@@ -291,10 +305,13 @@ pub extern "C" fn prise_send_fd(sock: c_int, fd: c_int) -> c_int {
     )
 }
 
-/// Receives a descriptor sent with prise_send_fd on the Unix stream socket sock.
+/// Receives a descriptor sent with prise_send_fd on the Unix stream socket sock (works
+/// with SO_PASSCRED on).
 ///
 /// Returns the new descriptor (close-on-exec), or -1 with errno (ECONNRESET when the
-/// peer closed, EBADMSG when the message carried no descriptor, EBADF, …).
+/// peer closed, EBADMSG when the message carried no descriptor or several of them,
+/// EMFILE when this process has no descriptor left for it, EBADF, …); on failure every
+/// descriptor the message brought is closed.
 /// Ownership: the caller owns the new descriptor.
 #[no_mangle]
 pub extern "C" fn prise_recv_fd(sock: c_int) -> c_int {
@@ -302,14 +319,16 @@ pub extern "C" fn prise_recv_fd(sock: c_int) -> c_int {
         "prise_recv_fd",
         || format!("{sock}"),
         -1,
-        || helpers::recv_fd(sock),
+        || helpers::recv_fd(sock).map(give),
     )
 }
 
-/// The process id, user id and group id of the peer of a Unix socket (SO_PEERCRED).
+/// The process id, user id and group id of the peer of a connected Unix stream socket
+/// (SO_PEERCRED).
 ///
-/// pid, uid, gid: each may be NULL when not wanted. Returns 0, or -1 with errno
-/// (ENOTSOCK, EBADF, ENOTCONN, EINVAL).
+/// pid, uid, gid: each may be NULL when not wanted; they are written only on success.
+/// Returns 0, or -1 with errno (EINVAL when sock is not a Unix-domain socket, ENOTCONN
+/// when it has no peer: not connected, listening, or a datagram socket; ENOTSOCK, EBADF).
 #[no_mangle]
 pub extern "C" fn prise_peer_cred(
     sock: c_int,
@@ -343,25 +362,19 @@ pub extern "C" fn prise_peer_cred(
 /// The C handler of a server: the client's descriptor and the caller's context.
 pub type PriseHandler = Option<extern "C" fn(conn_fd: c_int, ctx: *mut c_void) -> c_int>;
 
-/// The caller's context pointer, shared with the handler threads: C's responsibility.
-#[derive(Clone, Copy)]
-struct Context(*mut c_void);
-// SAFETY: prise never dereferences it; the C handler decides how it is shared.
-unsafe impl Send for Context {}
-// SAFETY: as above.
-unsafe impl Sync for Context {}
-
-fn required_handler(
-    handler: PriseHandler,
-) -> crate::Result<extern "C" fn(c_int, *mut c_void) -> c_int> {
-    handler.ok_or_else(|| Error::with_message(Errno::EINVAL, "handler is NULL"))
+fn required_handler(handler: PriseHandler, ctx: *mut c_void) -> crate::Result<serve::Handler> {
+    let function = handler.ok_or_else(|| Error::with_message(Errno::EINVAL, "handler is NULL"))?;
+    Ok(serve::Handler { function, ctx })
 }
 
 /// Serves clients with a child process each (the course's fork model): accepts on
 /// listen_fd, forks, runs handler(conn_fd, ctx) in the child, which then exits with the
-/// handler's return value. Children are reaped as they end: no zombies.
+/// handler's return value (0 when the handler ends with pthread_exit). Children are
+/// reaped as they end: no zombies. Clients are waited for with poll, so a non-blocking
+/// listen_fd works too.
 ///
 /// listen_fd: a listening socket. handler: must not be NULL. ctx: passed as is.
+/// conn_fd is close-on-exec (a handler that execs a program hands it no socket).
 /// Runs until listen_fd is shut down (shutdown(listen_fd, SHUT_RDWR), from a signal
 /// handler or another thread), then waits for the children still serving and returns 0;
 /// -1 with errno when listen_fd is not a listening socket or accept fails for good.
@@ -376,23 +389,23 @@ pub extern "C" fn prise_serve_fork(
         "prise_serve_fork",
         || format!("{listen_fd}"),
         -1,
-        || {
-            let handler = required_handler(handler)?;
-            let ctx = Context(ctx);
-            serve::serve_fork(listen_fd, &move |conn| handler(conn, ctx.0)).map(|()| 0)
-        },
+        || serve::serve_fork(listen_fd, required_handler(handler, ctx)?).map(|()| 0),
     )
 }
 
 /// Serves clients with a thread each: accepts on listen_fd and runs handler(conn_fd,
 /// ctx) in a new thread. The descriptor is passed by value, so the classic race of
-/// passing &fd to pthread_create cannot happen.
+/// passing &fd to pthread_create cannot happen. A handler may end its thread with
+/// pthread_exit (as course handlers do): that connection is closed and the server goes
+/// on. Clients are waited for with poll: a non-blocking listen_fd sleeps, never spins.
 ///
 /// listen_fd: a listening socket. handler: must not be NULL; it runs in many threads at
-/// once. ctx: shared by every thread as is. Runs until listen_fd is shut down, then
-/// waits for the threads still serving and returns 0; -1 with errno when listen_fd is not
-/// a listening socket or accept fails for good.
-/// Ownership: prise closes conn_fd after the handler returns; the caller keeps listen_fd.
+/// once, each with the system's default stack size. ctx: shared by every thread as is.
+/// conn_fd is close-on-exec. Runs until listen_fd is shut down, then waits for the
+/// threads still serving and returns 0; -1 with errno when listen_fd is not a listening
+/// socket or accept fails for good.
+/// Ownership: prise closes conn_fd after the handler returns (or exits its thread); the
+/// caller keeps listen_fd.
 #[no_mangle]
 pub extern "C" fn prise_serve_threads(
     listen_fd: c_int,
@@ -403,17 +416,6 @@ pub extern "C" fn prise_serve_threads(
         "prise_serve_threads",
         || format!("{listen_fd}"),
         -1,
-        || {
-            let handler = required_handler(handler)?;
-            let ctx = Context(ctx);
-            serve::serve_threads(
-                listen_fd,
-                Arc::new(move |conn| {
-                    let ctx = ctx;
-                    handler(conn, ctx.0);
-                }),
-            )
-            .map(|()| 0)
-        },
+        || serve::serve_threads(listen_fd, required_handler(handler, ctx)?).map(|()| 0),
     )
 }

@@ -8,7 +8,8 @@
 // contracts are written in each doc comment (and so in prise.h) instead.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
-use std::ffi::{c_char, c_void, CStr};
+use std::ffi::{c_char, c_int, c_void, CStr};
+use std::os::fd::{IntoRawFd, OwnedFd};
 use std::panic::{self, AssertUnwindSafe};
 
 use nix::errno::Errno;
@@ -23,6 +24,7 @@ pub mod primitives;
 pub mod resolution;
 pub mod helpers;
 pub mod course;
+mod interned;
 pub(crate) mod trace;
 
 /// Runs an exported function's body: its value on success; on failure (an `Err` or a
@@ -68,6 +70,12 @@ pub(crate) fn boundary<T: TraceValue>(
     body: impl FnOnce() -> Result<T>,
 ) -> T {
     boundary_with(function, args, |_| failure, body)
+}
+
+/// A descriptor prise made, handed to the C caller: from here on it is theirs to close.
+/// The only place where the core's owned descriptors become numbers.
+pub(crate) fn give(fd: OwnedFd) -> c_int {
+    fd.into_raw_fd()
 }
 
 fn null_argument(name: &str) -> Error {

@@ -4,7 +4,9 @@ use std::ffi::{c_int, c_void};
 
 use libc::{size_t, sockaddr, socklen_t, ssize_t};
 
-use super::{boundary, check_out_sockaddr, in_bytes, in_sockaddr, out_bytes, out_sockaddr, trace};
+use super::{
+    boundary, check_out_sockaddr, give, in_bytes, in_sockaddr, out_bytes, out_sockaddr, trace,
+};
 use crate::addr::{family_name, socktype_name};
 use crate::{io, socket};
 
@@ -12,7 +14,9 @@ use crate::{io, socket};
 ///
 /// domain: AF_INET, AF_INET6 or AF_UNIX; type: SOCK_STREAM or SOCK_DGRAM (SOCK_NONBLOCK
 /// and SOCK_CLOEXEC may be or-ed in); protocol: usually 0.
-/// Returns the new descriptor, or -1 with errno (EAFNOSUPPORT, EINVAL, EMFILE, …).
+/// Returns the new descriptor, or -1 with errno (EAFNOSUPPORT, EINVAL, EMFILE, …). Its
+/// flags are the ones asked for: close-on-exec only with SOCK_CLOEXEC, as socket(2)
+/// (the helpers' sockets are always close-on-exec).
 /// Ownership: the caller owns the descriptor and closes it with prise_close() or close().
 #[no_mangle]
 pub extern "C" fn prise_socket(domain: c_int, socktype: c_int, protocol: c_int) -> c_int {
@@ -26,7 +30,7 @@ pub extern "C" fn prise_socket(domain: c_int, socktype: c_int, protocol: c_int) 
             )
         },
         -1,
-        || socket::socket(domain, socktype, protocol),
+        || socket::socket(domain, socktype, protocol).map(give),
     )
 }
 
@@ -68,8 +72,9 @@ pub extern "C" fn prise_listen(sockfd: c_int, backlog: c_int) -> c_int {
 /// addr/addrlen: where to store the peer's address; both may be NULL. When addr is not
 /// NULL, *addrlen is its size on entry and the address's full size on return (the
 /// address is cut to fit, as the kernel does).
-/// Returns the connected descriptor, or -1 with errno (EINVAL when the socket is not
-/// listening or addr is given without addrlen, EAGAIN on timeout, EINTR, …).
+/// Returns the connected descriptor (not close-on-exec, as accept(2)), or -1 with errno
+/// (EINVAL when the socket is not listening or addr is given without addrlen, EAGAIN on
+/// timeout, EINTR, …).
 /// Ownership: the caller owns the returned descriptor.
 #[no_mangle]
 pub extern "C" fn prise_accept(
@@ -83,10 +88,10 @@ pub extern "C" fn prise_accept(
         -1,
         || {
             check_out_sockaddr(addr, addrlen)?;
-            let (conn, peer) = socket::accept(sockfd)?;
+            let (conn, peer) = socket::accept(sockfd, 0)?;
             // SAFETY: checked above: addr is NULL, or addr and addrlen are the caller's.
             unsafe { out_sockaddr(addr, addrlen, &peer) }?;
-            Ok(conn)
+            Ok(give(conn))
         },
     )
 }

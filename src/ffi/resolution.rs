@@ -161,7 +161,8 @@ thread_local! {
 ///
 /// name: a host name or dotted address; must not be NULL.
 /// Returns the entry (h_addrtype AF_INET, h_length 4, h_addr_list NULL-terminated), or
-/// NULL with errno (ENOENT unknown host, EINVAL NULL or empty name, EAGAIN try again).
+/// NULL with errno (ENOENT unknown host, EINVAL NULL or empty name, EAGAIN try again;
+/// ENOMEM when called as the thread ends, from a pthread_key destructor or atexit).
 /// Ownership: the entry belongs to prise and stays valid until the next
 /// prise_gethostbyname() call on the same thread; do not free it.
 #[no_mangle]
@@ -174,7 +175,13 @@ pub extern "C" fn prise_gethostbyname(name: *const c_char) -> *mut hostent {
             // SAFETY: the caller passes a NUL-terminated string or NULL.
             let name = unsafe { required_str(name, "name") }?;
             let (canonical, addresses) = resolve::host_ipv4(name)?;
-            Ok(HOST.with(|storage| storage.borrow_mut().fill(canonical, &addresses)))
+            HOST.try_with(|storage| storage.borrow_mut().fill(canonical, &addresses))
+                .map_err(|_| {
+                    Error::with_message(
+                        Errno::ENOMEM,
+                        "gethostbyname: this thread is ending: its storage for the result is gone",
+                    )
+                })
         },
     )
 }

@@ -7,7 +7,7 @@ use std::ffi::{c_char, c_void, CStr};
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use crate::addr::SockAddr;
-use crate::error::{strerror, Error};
+use crate::error::{shown, strerror, Error};
 
 const UNKNOWN: u8 = 0;
 const OFF: u8 = 1;
@@ -88,8 +88,7 @@ pub(crate) fn emit(function: &str, args: String, value: &dyn TraceValue, error: 
             error.message()
         ),
     };
-    // One write per line, so that lines from several threads do not mix.
-    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
+    crate::io::print_stderr(&line);
 }
 
 /// An address argument as text ("NULL" for a null pointer).
@@ -105,18 +104,15 @@ pub(crate) fn addr(ptr: *const libc::sockaddr, len: libc::socklen_t) -> String {
     SockAddr::from_bytes(bytes).map_or_else(|_| "?".into(), |a| a.to_string())
 }
 
-/// A string argument, quoted ("NULL" for a null pointer, long ones shortened).
+/// A string argument, quoted ("NULL" for a null pointer, long ones shortened, control
+/// characters escaped so that a name cannot forge a line).
 pub(crate) fn text(ptr: *const c_char) -> String {
     if ptr.is_null() {
         return "NULL".into();
     }
     // SAFETY: the caller of the traced function passes a NUL-terminated string.
-    let text = unsafe { CStr::from_ptr(ptr) }.to_string_lossy();
-    if text.chars().count() > 60 {
-        let head: String = text.chars().take(40).collect();
-        return format!("\"{head}…\" ({} bytes)", text.len());
-    }
-    format!("\"{text}\"")
+    let text = unsafe { CStr::from_ptr(ptr) };
+    format!("\"{}\"", shown(text.to_bytes()))
 }
 
 /// A buffer argument: its address and length.
