@@ -53,16 +53,6 @@
  */
 typedef int (*PriseHandler)(int conn_fd, void *ctx);
 
-/**
- * `struct prise_served_call` of src/serve_handler.c.
- */
-typedef struct ServedCall {
-  int (*handler)(int conn, void *ctx);
-  void *ctx;
-  int conn;
-  void (*release)(void *call);
-} ServedCall;
-
 
 
 #ifdef __cplusplus
@@ -586,8 +576,6 @@ int writes(int fd, char *buf, int n);
  * file), or -1 with errno (ECONNRESET, EBADF, EINVAL for a negative n or a NULL buf).
  */
 int reads(int fd, char *buf, int n);
-
-extern int prise__serve_child(struct ServedCall *call);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -15,6 +15,7 @@ socket.gaierror, and argument mistakes TypeError/ValueError before any C call.
 
 import ctypes
 import errno as _errno
+import os
 import socket as _socket
 import struct
 
@@ -111,7 +112,8 @@ class Socket:
 
     def __init__(self, family=AF_INET, type=SOCK_STREAM, proto=0, fileno=None):
         if fileno is None:
-            fd = _check(lib.prise_socket(family, type, proto))
+            # Not inherited by programs this process runs, as socket.socket (PEP 446).
+            fd = _check(lib.prise_socket(family, type | _socket.SOCK_CLOEXEC, proto))
         else:
             if not isinstance(fileno, int) or fileno < 0:
                 raise ValueError("fileno must be an open descriptor, not %r" % (fileno,))
@@ -200,6 +202,8 @@ class Socket:
         size = _lib.socklen_t(_SOCKADDR_MAX)
         fd = self._call(lib.prise_accept, self._live(), raw, ctypes.byref(size))
         conn = Socket._adopt(fd)
+        # prise_accept keeps accept(2)'s flags; Python's sockets are not inheritable.
+        os.set_inheritable(fd, False)
         return conn, from_sockaddr(raw.raw[:size.value])
 
     def connect(self, address):

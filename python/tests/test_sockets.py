@@ -4,6 +4,7 @@ import array
 import errno
 import os
 import socket
+import subprocess
 import threading
 
 import pytest
@@ -162,4 +163,38 @@ def test_timeouts_raise_timeout_error():
         with pytest.raises(TimeoutError):
             pa.recv(1)
         pa.settimeout(None)
+    b.close()
+
+
+def test_sockets_are_not_inherited_across_exec(tmp_path):
+    """As with Python's socket module (PEP 446): nothing prise makes leaks into a child
+    program; an adopted descriptor keeps what its owner chose."""
+    listener = prise.tcp_listen("127.0.0.1", 0)
+    port = listener.getsockname()[1]
+    made = [
+        listener,
+        prise.tcp_connect("127.0.0.1", port, timeout=5),
+        prise.udp_bind("127.0.0.1", 0),
+        prise.unix_listen(str(tmp_path / "s")),
+        prise.Socket(prise.AF_INET, prise.SOCK_STREAM),
+        prise.Socket(prise.AF_INET6, prise.SOCK_DGRAM),
+    ]
+    conn, _ = listener.accept()
+    made.append(conn)
+    fd, _ = prise.creerSock("127.0.0.1", 0)
+    try:
+        for sock in made:
+            assert not os.get_inheritable(sock.fileno()), sock
+            assert sock.type in (prise.SOCK_STREAM, prise.SOCK_DGRAM), sock
+        assert not os.get_inheritable(fd)
+        script = "test ! -e /proc/self/fd/%d" % listener.fileno()
+        assert subprocess.run(["/bin/sh", "-c", script], close_fds=False, timeout=30).returncode == 0
+    finally:
+        for sock in made:
+            sock.close()
+        os.close(fd)
+    a, b = socket.socketpair()
+    os.set_inheritable(a.fileno(), True)
+    with prise.Socket(fileno=a.detach()) as adopted:
+        assert os.get_inheritable(adopted.fileno())
     b.close()
