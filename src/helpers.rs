@@ -414,6 +414,7 @@ fn line_from_socket(fd: RawFd, buf: &mut [u8]) -> Result<usize> {
     let mut done = 0;
     let mut datagram = None;
     let mut arrivals: Option<Arrivals> = None;
+    let mut peer_done = false;
     loop {
         let rest = &mut buf[done..];
         let peeked = recv_line_bytes(fd, rest, libc::MSG_PEEK)?;
@@ -429,8 +430,8 @@ fn line_from_socket(fd: RawFd, buf: &mut [u8]) -> Result<usize> {
         }
         let wanted = match newline {
             Some(i) => i + 1,
-            // A full buffer, or the end of the stream.
-            None if peeked == rest.len() || peeked == 0 => peeked,
+            // A full buffer, or the end of the stream (no more is coming).
+            None if peeked == rest.len() || peeked == 0 || peer_done => peeked,
             None => {
                 // Part of a line. A socket that waits for ever may take it now; one that
                 // can time out keeps it queued and waits for the rest.
@@ -446,7 +447,11 @@ fn line_from_socket(fd: RawFd, buf: &mut [u8]) -> Result<usize> {
                 };
                 match waiting.next()? {
                     Arrival::Data => continue,
-                    Arrival::Closed => peeked,
+                    // Whatever came before the end is queued now: look once more.
+                    Arrival::Closed => {
+                        peer_done = true;
+                        continue;
+                    }
                     Arrival::TimedOut => {
                         return Err(Error::new(
                             Errno::EAGAIN,
@@ -826,6 +831,25 @@ mod tests {
                 .errno(),
             Errno::EINVAL
         );
+    }
+
+    #[test]
+    fn the_rest_of_a_line_and_the_end_arriving_together() {
+        let (a, b) = socketpair(libc::SOCK_STREAM);
+        set_timeout(b.as_raw_fd(), 5000).unwrap();
+        socket::write(a.as_raw_fd(), b"abc").unwrap();
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            socket::write(a.as_raw_fd(), b"def\nrest").unwrap();
+            socket::shutdown(a.as_raw_fd(), libc::SHUT_WR).unwrap();
+            a
+        });
+        let mut line = [0u8; 16];
+        assert_eq!(read_line(b.as_raw_fd(), &mut line).unwrap(), 7);
+        assert_eq!(&line[..8], b"abcdef\n\0");
+        drop(writer.join().unwrap());
+        assert_eq!(read_line(b.as_raw_fd(), &mut line).unwrap(), 4);
+        assert_eq!(read_line(b.as_raw_fd(), &mut line).unwrap(), 0);
     }
 
     #[test]

@@ -423,7 +423,11 @@ static void fork_safety(int forks)
         pid_t child = fork();
         if (child == 0) {
             alarm(5); /* a lock held across the fork would hang here */
-            _exit(child_calls() ? 0 : 2);
+            /* exec, not exit: under valgrind an exit checks the child for leaks, and what
+             * the other threads had allocated at the fork is lost in the child by nature. */
+            const char *verdict = child_calls() ? "/bin/true" : "/bin/false";
+            execl(verdict, verdict, (char *)NULL);
+            _exit(127);
         }
         int status = wait_child(child);
         clean += status == 0;
