@@ -1,9 +1,11 @@
 /* check.h — tiny assertion helpers for prise's C test programs.
  * Every program arms alarm() so that it can never hang, and ends with
- * "N passed, 0 failed" when every check held. */
+ * "N passed, 0 failed" when every check held. Also the small loopback helpers the
+ * programs share. */
 #ifndef PRISE_CHECK_H
 #define PRISE_CHECK_H
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +45,18 @@ static int checks_failed;
                     prise_last_error());                                                  \
         }                                                                                 \
     } while (0)
+
+/* The port a socket is bound to (IPv4 or IPv6), -1 when it has none. */
+static inline int local_port(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (prise_getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+        return -1;
+    if (ss.ss_family == AF_INET)
+        return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+}
 
 static int check_summary(void)
 {

@@ -23,17 +23,6 @@
 
 static int under_memcheck;
 
-static int local_port(int fd)
-{
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    if (prise_getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
-        return -1;
-    if (ss.ss_family == AF_INET)
-        return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-}
-
 static void port_text(int fd, char *port, size_t size)
 {
     snprintf(port, size, "%d", local_port(fd));

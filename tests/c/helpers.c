@@ -10,17 +10,6 @@
 
 #include "check.h"
 
-static int local_port(int fd)
-{
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    if (prise_getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
-        return -1;
-    if (ss.ss_family == AF_INET)
-        return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-}
-
 static void tcp_helpers(void)
 {
     /* NULL host: one dual-stack socket for IPv4 and IPv6 clients. */
