@@ -413,6 +413,7 @@ fn recv_line_bytes(fd: RawFd, buf: &mut [u8], flags: libc::c_int) -> Result<usiz
 fn line_from_socket(fd: RawFd, buf: &mut [u8]) -> Result<usize> {
     let mut done = 0;
     let mut datagram = None;
+    let mut time_limit = None;
     let mut arrivals: Option<Arrivals> = None;
     let mut peer_done = false;
     loop {
@@ -435,15 +436,17 @@ fn line_from_socket(fd: RawFd, buf: &mut [u8]) -> Result<usize> {
             None => {
                 // Part of a line. A socket that waits for ever may take it now; one that
                 // can time out keeps it queued and waits for the rest.
+                let limit = match time_limit {
+                    Some(limit) => limit,
+                    None => *time_limit.insert(read_time_limit(fd)?),
+                };
+                let Some(limit) = limit else {
+                    done += recv_line_bytes(fd, &mut rest[..peeked], 0)?;
+                    continue;
+                };
                 let waiting = match &mut arrivals {
                     Some(waiting) => waiting,
-                    None => match read_time_limit(fd)? {
-                        None => {
-                            done += recv_line_bytes(fd, &mut rest[..peeked], 0)?;
-                            continue;
-                        }
-                        Some(limit) => arrivals.insert(Arrivals::watch(fd, limit)?),
-                    },
+                    None => arrivals.insert(Arrivals::watch(fd, limit)?),
                 };
                 match waiting.next()? {
                     Arrival::Data => continue,

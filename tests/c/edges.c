@@ -411,7 +411,7 @@ static void fork_safety(int forks)
     for (int i = 0; i < forks; i++) {
         pid_t child = fork();
         if (child == 0) {
-            alarm(5); /* a lock held across the fork would hang here */
+            alarm(10); /* a lock held across the fork would hang here */
             /* exec, not exit: under valgrind an exit checks the child for leaks, and what
              * the other threads had allocated at the fork is lost in the child by nature. */
             const char *verdict = child_calls() ? "/bin/true" : "/bin/false";
