@@ -41,7 +41,8 @@
 #define PRISE_VERSION_MINOR 1
 #define PRISE_VERSION_PATCH 0
 #define PRISE_VERSION_STRING "0.1.0"
-
+struct addrinfo;
+struct hostent;
 
 /**
  * glibc's "address family for host not supported" (absent from the libc crate).
@@ -538,9 +539,10 @@ struct sockaddr_in *creerSock(char *host, char *port, int socktype, int *sockfd)
  *
  * A program compiled against the course's own generation-1 header reaches this symbol
  * with bindedSocket(host, type, port): a port argument from 1 to 65535 (no string can
- * be at such an address on Linux) is taken as that form's socket type, socktype as its
- * port, and addr is left alone. prise's helperSO.h and wrsock.h send each generation's
- * call to its own function instead.
+ * be at such an address on Linux), or a larger 32-bit value where no memory is mapped,
+ * is taken as that form's socket type, socktype as its port, and addr is left alone; the
+ * call then behaves as prise_course_binded_socket_v1. prise's helperSO.h and wrsock.h
+ * send each generation's call to its own function instead.
  */
 int bindedSocket(char *host, char *port, int socktype, struct sockaddr_in *addr);
 
@@ -554,8 +556,10 @@ int bindedSocket(char *host, char *port, int socktype, struct sockaddr_in *addr)
  *
  * A program compiled against the course's own generation-1 header reaches this symbol
  * with creerSockAddr(host, port), an int port: a port argument from 1 to 65535 (no
- * string can be at such an address on Linux) is taken as that int, and the call
- * behaves as prise_course_creer_sock_addr_v1. NULL keeps its meaning here (port 0).
+ * string can be at such an address on Linux), or a larger 32-bit value where no memory
+ * is mapped, is taken as that int, and the call behaves as
+ * prise_course_creer_sock_addr_v1. NULL keeps its meaning here (port 0), and as no
+ * socket is made, a socktype that is no socket type is taken as SOCK_STREAM.
  */
 struct sockaddr_in *creerSockAddr(char *host, char *port, int socktype);
 

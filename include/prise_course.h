@@ -28,8 +28,9 @@
  *
  * A program compiled against the course's own generation-1 header (int ports) and
  * linked with -lprise works too: a second argument from 1 to 65535 in bindedSocket or
- * creerSockAddr cannot be a string's address on Linux, so it is read as that
- * generation's int (NULL keeps its generation-3 meaning). A program compiled against
+ * creerSockAddr cannot be a string's address on Linux, and a larger 32-bit value where
+ * no memory is mapped cannot either, so it is read as that generation's int (NULL keeps
+ * its generation-3 meaning). A program compiled against
  * the course's own generation-2 header (3-argument bindedSocket) must use prise's header
  * instead: `cc -include /path/to/prise/include/wrsock.h ...` (or pkg-config prise-course)
  * puts it first, and the course's own header, guarded by the same WRSOCK_H, is skipped.
@@ -41,6 +42,13 @@
 #ifndef PRISE_COURSE_H
 #define PRISE_COURSE_H
 
+/* Variadic macros and _Generic are C99/C11: a course program built with -std=gnu89
+ * -pedantic must not be warned about what this header uses. Warnings about the
+ * program's own arguments still point at the program. */
+#if defined(__GNUC__)
+#pragma GCC system_header
+#endif
+
 /* The system headers the course's helper headers include, which its programs rely on. */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -51,6 +59,11 @@
 #include <string.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+
+/* Strict ISO modes (-std=c11) hide struct addrinfo in <netdb.h>: declared here, the
+ * prototypes below mean the same struct as the program's. */
+struct addrinfo;
+struct sockaddr_in;
 
 #ifdef __cplusplus
 extern "C" {
@@ -70,9 +83,9 @@ struct sockaddr_in *(creerSockAddr)(char *host, char *port, int socktype);
  * port is 0 to 65535 (0: the kernel picks one), anything else is EINVAL. */
 
 /* bindedSocket(host, type, port), generation 1: an IPv4 socket bound to host:port,
- * without SO_REUSEADDR. Returns it; -1 (errno set) when the host cannot be resolved, the
- * port is out of range or the socket cannot be made; -2 when bind fails. The caller
- * closes the descriptor. */
+ * without SO_REUSEADDR. A host that does not resolve prints why and 0.0.0.0 is used, as
+ * that generation did. Returns the socket; -1 (errno set) when the port is out of range
+ * or the socket cannot be made; -2 when bind fails. The caller closes the descriptor. */
 int prise_course_binded_socket_v1(char *host, int socktype, int port);
 
 /* bindedSocket(host, service, type), generation 2: as generation 3 (SO_REUSEADDR on a
@@ -90,8 +103,9 @@ struct sockaddr_in *CreerSockAddr(char *host, int port);
 
 /* SockUdp(host, port), the minichat variant: an IPv4 UDP socket bound to host:port
  * without SO_REUSEADDR. Returns it even when bind fails (the reason is printed and the
- * socket left unbound, as the course did); -1 with errno when the host cannot be
- * resolved, the port is out of range or the socket cannot be made. */
+ * socket left unbound, as the course did); an unknown host is 0.0.0.0 as in
+ * bindedSocket; -1 with errno when the port is out of range or the socket cannot be
+ * made. */
 int SockUdp(char *host, int port);
 
 #ifdef __cplusplus
@@ -126,17 +140,37 @@ inline struct sockaddr_in *creerSockAddr(char *host, int port)
                            unsigned char *: text, void *: text, const void *: text,       \
                            default: integer)
 
+/* A call with a number of arguments no generation had is a compile-time error that says
+ * so (GCC and clang), instead of an implicit declaration of an internal name. */
+#if defined(__GNUC__)
+#define PRISE_COURSE_ARGUMENTS(message) __attribute__((error(message)))
+#else
+#define PRISE_COURSE_ARGUMENTS(message)
+#endif
+int prise_course_bindedSocket_argument_count(void) PRISE_COURSE_ARGUMENTS(
+    "bindedSocket takes 3 arguments (generations 1 and 2) or 4 (generation 3)");
+struct sockaddr_in *prise_course_creerSockAddr_argument_count(void) PRISE_COURSE_ARGUMENTS(
+    "creerSockAddr takes 2 arguments (generation 1) or 3 (generations 2 and 3)");
+
 #define bindedSocket(...) \
     PRISE_COURSE_JOIN(PRISE_COURSE_bindedSocket_, PRISE_COURSE_ARGC(__VA_ARGS__))(__VA_ARGS__)
 #define PRISE_COURSE_bindedSocket_4 (bindedSocket)
+/* A literal 0 as the second argument is an int to _Generic: bindedSocket(host, 0, type)
+ * reaches generation 1 with type 0, which prise takes as generation 2's empty service. */
 #define PRISE_COURSE_bindedSocket_3(host, second, third)                                 \
     PRISE_COURSE_IF_TEXT(second, prise_course_binded_socket_v2,                           \
                          prise_course_binded_socket_v1)(host, second, third)
+#define PRISE_COURSE_bindedSocket_1(...) prise_course_bindedSocket_argument_count()
+#define PRISE_COURSE_bindedSocket_2(...) prise_course_bindedSocket_argument_count()
+#define PRISE_COURSE_bindedSocket_5(...) prise_course_bindedSocket_argument_count()
 
 #define creerSockAddr(...) \
     PRISE_COURSE_JOIN(PRISE_COURSE_creerSockAddr_, PRISE_COURSE_ARGC(__VA_ARGS__))(__VA_ARGS__)
 #define PRISE_COURSE_creerSockAddr_3 (creerSockAddr)
 #define PRISE_COURSE_creerSockAddr_2 prise_course_creer_sock_addr_v1
+#define PRISE_COURSE_creerSockAddr_1(...) prise_course_creerSockAddr_argument_count()
+#define PRISE_COURSE_creerSockAddr_4(...) prise_course_creerSockAddr_argument_count()
+#define PRISE_COURSE_creerSockAddr_5(...) prise_course_creerSockAddr_argument_count()
 
 #endif /* __cplusplus */
 

@@ -19,9 +19,11 @@ pub fn resolve_v4(
     service: Option<&CStr>,
     socktype: libc::c_int,
 ) -> Result<AddrInfoList> {
+    // The resolver knows the base types only; socket() gets the flags (SOCK_CLOEXEC,
+    // SOCK_NONBLOCK) the course passed straight to it.
     let hints = Hints {
         family: libc::AF_INET,
-        socktype,
+        socktype: base_type(socktype),
         protocol: 0,
         flags: libc::AI_PASSIVE,
     };
@@ -39,8 +41,9 @@ pub fn open_socket(
 ) -> Result<(OwnedFd, SockAddr)> {
     let list = resolve_v4(host, service, socktype)?;
     let mut last_error = None;
+    let flags = socktype & !base_type(socktype);
     for entry in list.iter() {
-        match socket::new_socket(entry.family, entry.socktype, entry.protocol) {
+        match socket::new_socket(entry.family, entry.socktype | flags, entry.protocol) {
             Ok(fd) => return Ok((fd, entry.addr)),
             Err(e) => last_error = Some(e),
         }
@@ -111,11 +114,46 @@ pub fn int_port(port: libc::c_int) -> Result<CString> {
     Ok(CString::new(port.to_string()).expect("digits have no NUL"))
 }
 
-/// The address generation 1's creerSockAddr gives when the host cannot be resolved:
-/// 0.0.0.0 with the port, as the course's helper did (it printed its perror and went
-/// on), so a program that uses the address without checking it still does not crash.
-pub fn unresolved_v4(port: u16) -> SockAddr {
-    SockAddr::from(std::net::SocketAddr::from(([0, 0, 0, 0], port)))
+/// The host generation 1 uses: its helper resolved the host with gethostbyname and, when
+/// that failed, printed its perror and went on with 0.0.0.0 (INADDR_ANY). Returns the
+/// host to use (None: 0.0.0.0) and, when the name did not resolve, the failure to print,
+/// so that a program that does not check still gets an address or a socket.
+pub fn generation1_host<'a>(
+    host: Option<&'a CStr>,
+    service: &CStr,
+    socktype: libc::c_int,
+) -> (Option<&'a CStr>, Option<Error>) {
+    match host.map(|_| resolve_v4(host, Some(service), socktype)) {
+        Some(Err(error)) if error.gai().is_some() => {
+            let sentence = format!(
+                "{}; using 0.0.0.0 instead, as the course's helper did",
+                error.message()
+            );
+            (None, Some(Error::with_message(error.errno(), sentence)))
+        }
+        _ => (host, None),
+    }
+}
+
+/// Whether `address` lies in a mapped page of this process: a value that is not cannot
+/// be a pointer a caller meant, so the course's ABI check reads it as the int a
+/// generation-1 program passed in that place.
+pub fn is_mapped(address: usize) -> bool {
+    // SAFETY: sysconf has no memory argument.
+    let page = match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+        size if size > 0 => size as usize,
+        _ => 4096,
+    };
+    let mut residency = 0u8;
+    // SAFETY: mincore reads no memory of ours; it writes one byte per page of the range,
+    // here one page, into `residency`. An unmapped page is ENOMEM, not a fault.
+    unsafe {
+        libc::mincore(
+            (address & !(page - 1)) as *mut libc::c_void,
+            1,
+            &mut residency as *mut u8 as *mut _,
+        ) == 0
+    }
 }
 
 /// `ADDRESS <numeric host>:<numeric port>`, the text of the course's getNameInfo.
@@ -190,6 +228,27 @@ mod tests {
             ReuseAddress::Yes,
         );
         assert!(matches!(again, Err(BindFailure::Bind(ref e)) if e.errno() == Errno::EADDRINUSE));
+    }
+
+    #[test]
+    fn generation1_goes_on_with_any_address_for_an_unknown_host() {
+        let (host, failure) =
+            generation1_host(Some(c"nosuchhost.invalid"), c"7", libc::SOCK_STREAM);
+        assert!(host.is_none());
+        assert!(failure.unwrap().message().contains("using 0.0.0.0 instead"));
+        let (host, failure) = generation1_host(Some(c"127.0.0.1"), c"7", libc::SOCK_STREAM);
+        assert_eq!(host, Some(c"127.0.0.1"));
+        assert!(failure.is_none());
+    }
+
+    #[test]
+    fn small_and_unmapped_values_are_not_mapped_pages() {
+        let on_stack = 0u8;
+        assert!(is_mapped(&on_stack as *const u8 as usize));
+        assert!(is_mapped(c"text".as_ptr() as usize));
+        for value in [1usize, 2013, 65535, 70000, 0x8_0001, 0xffff_ffff] {
+            assert!(!is_mapped(value), "{value:#x}");
+        }
     }
 
     #[test]

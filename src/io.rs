@@ -57,6 +57,7 @@ pub enum Writer {
 /// One write that never raises SIGPIPE; moves `writer` to `Other` on ENOTSOCK.
 pub fn write_once(fd: RawFd, buf: &[u8], writer: &mut Writer) -> Result<usize> {
     if *writer == Writer::Socket {
+        let caller_errno = Errno::last_raw();
         // SAFETY: buf is valid for buf.len() bytes.
         let ret = unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) };
         if ret >= 0 {
@@ -66,6 +67,13 @@ pub fn write_once(fd: RawFd, buf: &[u8], writer: &mut Writer) -> Result<usize> {
             return Err(os_error("write", fd, None));
         }
         *writer = Writer::Other;
+        // The ENOTSOCK was prise's question, not the caller's failure: a write that
+        // succeeds leaves errno as the caller had it, as write(2) would.
+        let written = write_no_sigpipe(fd, buf);
+        if written.is_ok() {
+            Errno::set_raw(caller_errno);
+        }
+        return written;
     }
     write_no_sigpipe(fd, buf)
 }

@@ -15,8 +15,8 @@ use super::interned::interned;
 use super::{
     boundary, boundary_with, give, in_bytes, malloc_string, optional_str, out_bytes, trace,
 };
-use crate::addr::socktype_name;
 use crate::addr::SockAddr;
+use crate::addr::{base_type, socktype_name};
 use crate::course::{self, BindFailure, ReuseAddress};
 use crate::error::{Error, Result};
 use crate::io;
@@ -142,10 +142,26 @@ thread_local! {
 /// and linked with prise: it passes an int where generation 3 has a string. No string
 /// lives at an address from 1 to 65535 on Linux (the kernel maps nothing there for an
 /// ordinary program: vm.mmap_min_addr, and loaders start far above), so such a value
-/// is the old int form; NULL keeps its generation-3 meaning.
+/// is the old int form. A larger value that fits 32 bits (a port out of range, -1, a
+/// type with SOCK_CLOEXEC) is the int form too when no page is mapped there. NULL keeps
+/// its generation-3 meaning.
 fn generation1_int(ptr: *const c_char) -> Option<c_int> {
     let value = ptr as usize;
-    (1..=65535).contains(&value).then_some(value as c_int)
+    let small = (1..=65535).contains(&value);
+    let int_sized = value > 65535 && value <= u32::MAX as usize && !course::is_mapped(value);
+    (small || int_sized).then_some(value as u32 as c_int)
+}
+
+/// A socket type the resolver can use, for creerSockAddr, which makes no socket: a
+/// program compiled against the course's generation-1 header leaves whatever was in
+/// that register, so a value that is no socket type is taken as SOCK_STREAM.
+fn address_socktype(socktype: c_int) -> c_int {
+    match base_type(socktype) {
+        0 | libc::SOCK_STREAM | libc::SOCK_DGRAM | libc::SOCK_RAW | libc::SOCK_SEQPACKET => {
+            socktype
+        }
+        _ => libc::SOCK_STREAM,
+    }
 }
 
 /// The forms of the course's bindedSocket and creerSockAddr, generation by generation.
@@ -181,7 +197,48 @@ impl Form {
                 socktype: libc::SOCK_STREAM,
                 port,
             },
-            None => Form::TextPort { port, socktype },
+            None => Form::TextPort {
+                port,
+                socktype: address_socktype(socktype),
+            },
+        }
+    }
+
+    /// The form of a three-argument bindedSocket whose second argument is an int. A
+    /// literal 0 there is generation 2's empty service, not a socket type of 0:
+    /// bindedSocket(host, 0, SOCK_DGRAM) binds an ephemeral port, as that generation did.
+    fn of_generation1(socktype: c_int, port: c_int) -> Form {
+        let port_is_a_type = matches!(
+            base_type(port),
+            libc::SOCK_STREAM | libc::SOCK_DGRAM | libc::SOCK_RAW | libc::SOCK_SEQPACKET
+        );
+        if socktype == 0 && port_is_a_type {
+            Form::TextPort {
+                port: std::ptr::null(),
+                socktype: port,
+            }
+        } else {
+            Form::IntPort { socktype, port }
+        }
+    }
+
+    /// The host to resolve: as given, except that generation 1 goes on with 0.0.0.0 when
+    /// the name does not resolve, after printing why (its helper printed its perror).
+    fn host<'a>(
+        self,
+        call: &str,
+        host: Option<&'a CStr>,
+        service: Option<&CStr>,
+    ) -> Option<&'a CStr> {
+        match (self, service) {
+            (Form::IntPort { socktype, .. }, Some(service)) => {
+                let (host, failure) = course::generation1_host(host, service, socktype);
+                if let Some(failure) = failure {
+                    course::report(call, &failure);
+                }
+                host
+            }
+            _ => host,
         }
     }
 
@@ -220,10 +277,19 @@ impl Form {
 /// resolved or the socket made, -2 when bind fails, the descriptor otherwise.
 /// Generation 1 does not set SO_REUSEADDR and never writes `out`; for the others `out`
 /// (may be NULL) receives the address bound.
-fn binded_socket_boundary(host: *const c_char, form: Form, out: *mut sockaddr_in) -> c_int {
+fn binded_socket_boundary(host: *const c_char, form: Form, out: Option<*mut sockaddr_in>) -> c_int {
     boundary_with(
         "bindedSocket",
-        || form.trace_args(host),
+        || match (form, out) {
+            (Form::TextPort { .. }, Some(out)) => {
+                format!(
+                    "{}, {}",
+                    form.trace_args(host),
+                    trace::pointer(out as *const _)
+                )
+            }
+            _ => form.trace_args(host),
+        },
         |error| {
             course::report("bindedSocket", error);
             // Only bind's own failure is the course's -2.
@@ -240,7 +306,11 @@ fn binded_socket_boundary(host: *const c_char, form: Form, out: *mut sockaddr_in
                 Form::TextPort { .. } => ReuseAddress::Yes,
             };
             // SAFETY: the caller passes a NUL-terminated host or NULL.
-            let host = unsafe { optional_str(host) };
+            let host = form.host(
+                "bindedSocket",
+                unsafe { optional_str(host) },
+                service.as_deref(),
+            );
             let (fd, bound) =
                 course::binded_socket(host, service.as_deref(), form.socktype(), reuse).map_err(
                     |failure| match failure {
@@ -252,7 +322,9 @@ fn binded_socket_boundary(host: *const c_char, form: Form, out: *mut sockaddr_in
                     },
                 )?;
             // Generation 1 has no address out: what sits in its place is not the caller's.
-            if let (Form::TextPort { .. }, Some(sin)) = (form, bound.to_sockaddr_in()) {
+            if let (Form::TextPort { .. }, Some(out), Some(sin)) =
+                (form, out, bound.to_sockaddr_in())
+            {
                 // SAFETY: out is NULL or the caller's sockaddr_in.
                 if let Some(out) = unsafe { out.as_mut() } {
                     *out = sin;
@@ -276,9 +348,10 @@ fn binded_socket_boundary(host: *const c_char, form: Form, out: *mut sockaddr_in
 ///
 /// A program compiled against the course's own generation-1 header reaches this symbol
 /// with bindedSocket(host, type, port): a port argument from 1 to 65535 (no string can
-/// be at such an address on Linux) is taken as that form's socket type, socktype as its
-/// port, and addr is left alone. prise's helperSO.h and wrsock.h send each generation's
-/// call to its own function instead.
+/// be at such an address on Linux), or a larger 32-bit value where no memory is mapped,
+/// is taken as that form's socket type, socktype as its port, and addr is left alone; the
+/// call then behaves as prise_course_binded_socket_v1. prise's helperSO.h and wrsock.h
+/// send each generation's call to its own function instead.
 #[no_mangle]
 pub extern "C" fn bindedSocket(
     host: *mut c_char,
@@ -286,16 +359,18 @@ pub extern "C" fn bindedSocket(
     socktype: c_int,
     addr: *mut sockaddr_in,
 ) -> c_int {
-    binded_socket_boundary(host, Form::of_binded_socket(port, socktype), addr)
+    binded_socket_boundary(host, Form::of_binded_socket(port, socktype), Some(addr))
 }
 
 /// Generation 1 of the course's bindedSocket, bindedSocket(host, type, port): creates
 /// and binds an IPv4 socket, without SO_REUSEADDR as that generation.
 ///
-/// host: may be NULL (0.0.0.0). port: 0 to 65535 (0: the kernel picks one).
-/// Returns the descriptor (close-on-exec); -1 when the host cannot be resolved, the port
-/// is out of range (EINVAL) or the socket cannot be made; -2 when bind fails. errno is
-/// set.
+/// host: may be NULL (0.0.0.0); a host that does not resolve prints why and 0.0.0.0 is
+/// used, as that generation did. port: 0 to 65535 (0: the kernel picks one). A socktype
+/// of 0 with a socket type as port is generation 2's bindedSocket(host, 0, type), the
+/// literal 0 being its NULL service.
+/// Returns the descriptor (close-on-exec); -1 when the port is out of range (EINVAL) or
+/// the socket cannot be made; -2 when bind fails. errno is set.
 /// Ownership: the caller owns the descriptor.
 /// prise's helperSO.h and wrsock.h call it for a three-argument bindedSocket whose
 /// second argument is an integer.
@@ -305,7 +380,7 @@ pub extern "C" fn prise_course_binded_socket_v1(
     socktype: c_int,
     port: c_int,
 ) -> c_int {
-    binded_socket_boundary(host, Form::IntPort { socktype, port }, std::ptr::null_mut())
+    binded_socket_boundary(host, Form::of_generation1(socktype, port), None)
 }
 
 /// Generation 2 of the course's bindedSocket, bindedSocket(host, service, type): as
@@ -328,7 +403,7 @@ pub extern "C" fn prise_course_binded_socket_v2(
             port: service,
             socktype,
         },
-        std::ptr::null_mut(),
+        None,
     )
 }
 
@@ -348,21 +423,9 @@ fn sock_addr_boundary(call: &'static str, host: *const c_char, form: Form) -> *m
         || {
             let service = form.service()?;
             // SAFETY: the caller passes a NUL-terminated host or NULL.
-            let host = unsafe { optional_str(host) };
-            let resolved = course::resolve_v4(host, service.as_deref(), form.socktype());
-            match (resolved, form) {
-                (Ok(list), _) => interned(&list.first().addr),
-                (Err(error), Form::IntPort { port, .. }) => {
-                    let fallback = course::unresolved_v4(port as u16);
-                    let sentence = format!(
-                        "{}; the address is {fallback}, as with the course's helper",
-                        error.message()
-                    );
-                    course::report(call, &Error::with_message(error.errno(), sentence));
-                    interned(&fallback)
-                }
-                (Err(error), Form::TextPort { .. }) => Err(error),
-            }
+            let host = form.host(call, unsafe { optional_str(host) }, service.as_deref());
+            let list = course::resolve_v4(host, service.as_deref(), form.socktype())?;
+            interned(&list.first().addr)
         },
     )
 }
@@ -376,8 +439,10 @@ fn sock_addr_boundary(call: &'static str, host: *const c_char, form: Form) -> *m
 ///
 /// A program compiled against the course's own generation-1 header reaches this symbol
 /// with creerSockAddr(host, port), an int port: a port argument from 1 to 65535 (no
-/// string can be at such an address on Linux) is taken as that int, and the call
-/// behaves as prise_course_creer_sock_addr_v1. NULL keeps its meaning here (port 0).
+/// string can be at such an address on Linux), or a larger 32-bit value where no memory
+/// is mapped, is taken as that int, and the call behaves as
+/// prise_course_creer_sock_addr_v1. NULL keeps its meaning here (port 0), and as no
+/// socket is made, a socktype that is no socket type is taken as SOCK_STREAM.
 #[no_mangle]
 pub extern "C" fn creerSockAddr(
     host: *mut c_char,
@@ -437,8 +502,9 @@ pub extern "C" fn CreerSockAddr(host: *mut c_char, port: c_int) -> *mut sockaddr
 ///
 /// host: may be NULL (0.0.0.0). port: 0 to 65535.
 /// Returns the descriptor (close-on-exec), even when bind fails (the reason is printed,
-/// as the course did, and the socket is left unbound); -1 with errno when the host cannot be resolved,
-/// the port is out of range (EINVAL) or the socket cannot be made.
+/// as the course did, and the socket is left unbound); a host that does not resolve
+/// prints why and 0.0.0.0 is used, as the course did; -1 with errno when the port is out
+/// of range (EINVAL) or the socket cannot be made.
 /// Ownership: the caller owns the descriptor.
 #[no_mangle]
 pub extern "C" fn SockUdp(host: *mut c_char, port: c_int) -> c_int {
@@ -447,10 +513,14 @@ pub extern "C" fn SockUdp(host: *mut c_char, port: c_int) -> c_int {
         || format!("{}, {port}", trace::text(host)),
         -1,
         || {
-            let service = course::int_port(port)?;
+            let form = Form::IntPort {
+                socktype: libc::SOCK_DGRAM,
+                port,
+            };
+            let service = form.service()?;
             // SAFETY: the caller passes a NUL-terminated host or NULL.
-            let host = unsafe { optional_str(host) };
-            let (fd, addr) = course::open_socket(host, Some(&service), libc::SOCK_DGRAM)?;
+            let host = form.host("SockUdp", unsafe { optional_str(host) }, service.as_deref());
+            let (fd, addr) = course::open_socket(host, service.as_deref(), libc::SOCK_DGRAM)?;
             if let Err(BindFailure::Setup(error) | BindFailure::Bind(error)) =
                 course::bind_opened(fd.as_raw_fd(), &addr, ReuseAddress::No)
             {

@@ -66,7 +66,7 @@ impl<T> TraceValue for *const T {
     }
 }
 
-fn pointer(ptr: *const c_void) -> String {
+pub(crate) fn pointer(ptr: *const c_void) -> String {
     if ptr.is_null() {
         "NULL".into()
     } else {

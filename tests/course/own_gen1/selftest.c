@@ -38,7 +38,7 @@ int main(void)
     int ecoute = bindedSocket("127.0.0.1", SOCK_STREAM, 0);
     int port = port_of(ecoute);
     struct sockaddr_in *serveur, *inconnu;
-    int client, servi, udp;
+    int client, servi, udp, udp2;
 
     check(ecoute >= 0 && port > 0, "bindedSocket(\"127.0.0.1\", SOCK_STREAM, 0) binds an ephemeral port");
     getsockopt(ecoute, SOL_SOCKET, SO_REUSEADDR, &reuse, &len);
@@ -65,6 +65,17 @@ int main(void)
     inconnu = creerSockAddr("nosuchhost.invalid", 7);
     check(inconnu != NULL && inconnu->sin_addr.s_addr == htonl(INADDR_ANY) && ntohs(inconnu->sin_port) == 7,
           "an unknown host gives 0.0.0.0:7 as the course's helper did, not a crash");
+
+    /* Values no string can be at: ports out of range are refused, not a crash. */
+    errno = 0;
+    check(creerSockAddr("127.0.0.1", 70000) == NULL && errno == EINVAL, "creerSockAddr(host, 70000) is NULL EINVAL");
+    errno = 0;
+    check(creerSockAddr("127.0.0.1", -1) == NULL && errno == EINVAL, "creerSockAddr(host, -1) is NULL EINVAL");
+    udp2 = bindedSocket(NULL, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    check(port_of(udp2) > 0, "bindedSocket(NULL, SOCK_DGRAM | SOCK_CLOEXEC, 0) binds");
+    close(udp2);
+    inconnu = creerSockAddr("127.0.0.1", 0);
+    check(inconnu != NULL && inconnu->sin_port == 0, "creerSockAddr(host, 0) gives port 0, whatever the third register held");
 
     check(creerSockAddr("127.0.0.1", port) == serveur,
           "the same address twice is the same pointer: nothing leaks");
