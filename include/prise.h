@@ -422,13 +422,46 @@ int prise_set_timeout(int fd, int millis);
 
 /**
  * Writes an address as text: "127.0.0.1:80", "[::1]:80", "[fe80::1%eth0]:80",
- * "unix:/path", "unix:@abstract", "unix:(unnamed)".
+ * "unix:/path", "unix:@abstract", "unix:(unnamed)". prise_addr_parse reads it back.
  *
  * addr: must not be NULL; buf: must not be NULL, n bytes. Returns the text's length
  * (without the NUL), or -1 with errno (ENOSPC when buf is too small: nothing useful is
  * written but a NUL; EINVAL for NULL).
  */
 int prise_addr_format(const struct sockaddr *addr, socklen_t len, char *buf, size_t n);
+
+/**
+ * Reads an address from its text, the inverse of prise_addr_format: "127.0.0.1:80",
+ * "[::1]:80", "[fe80::1%eth0]:80", "unix:/path", "unix:@abstract", "unix:(unnamed)",
+ * and "/path" or "@name" alone. Numeric only: a host name is for prise_getaddrinfo.
+ *
+ * text: must not be NULL. addr: must not be NULL; receives the address. len: must not
+ * be NULL; its size on entry (sizeof(struct sockaddr_storage) always fits), the
+ * address's length on return.
+ * Returns 0, or -1 with errno (EINVAL for text that is no address, with a sentence
+ * saying why; ENAMETOOLONG for a Unix path that does not fit; ENOSPC when *len is too
+ * small for the address, which is then not written).
+ * Ownership: nothing is kept; addr is the caller's.
+ */
+int prise_addr_parse(const char *text, struct sockaddr *addr, socklen_t *len);
+
+/**
+ * The local address of a socket as text ("0.0.0.0:2023", "[::]:2023", "unix:/path"):
+ * getsockname and prise_addr_format in one call, for "listening on ..." lines.
+ *
+ * buf: must not be NULL, n bytes. Returns the text's length, or -1 with errno (EBADF,
+ * ENOTSOCK, ENOSPC when buf is too small, EINVAL for NULL).
+ */
+int prise_local_address(int fd, char *buf, size_t n);
+
+/**
+ * The address of a connected socket's peer as text ("127.0.0.1:51234"): getpeername
+ * and prise_addr_format in one call.
+ *
+ * buf: must not be NULL, n bytes. Returns the text's length, or -1 with errno (ENOTCONN,
+ * EBADF, ENOTSOCK, ENOSPC when buf is too small, EINVAL for NULL).
+ */
+int prise_peer_address(int fd, char *buf, size_t n);
 
 /**
  * Sends descriptor fd over the Unix stream socket sock (SCM_RIGHTS, with one byte).

@@ -273,6 +273,72 @@ fn scope_name(scope: u32) -> String {
         .into_owned()
 }
 
+/// The index of a scope named in "[fe80::1%eth0]:80": an interface name or a number.
+fn scope_index(name: &str) -> Option<u32> {
+    if let Ok(index) = name.parse() {
+        return Some(index);
+    }
+    let name = std::ffi::CString::new(name).ok()?;
+    // SAFETY: name is NUL-terminated.
+    let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
+    (index != 0).then_some(index)
+}
+
+impl SockAddr {
+    /// Reads an address written as [`fmt::Display`] writes it: "127.0.0.1:80",
+    /// "[::1]:80", "[fe80::1%eth0]:80", "unix:/path", "unix:@abstract",
+    /// "unix:(unnamed)", and "/path" or "@abstract" alone. Numeric only: a name such as
+    /// "localhost:80" is for the resolver, and is refused here with EINVAL.
+    pub fn parse(text: &str) -> Result<SockAddr> {
+        let refuse = |why: &str| {
+            Error::with_message(
+                Errno::EINVAL,
+                format!(
+                    "\"{}\" is not an address ({why}): write 127.0.0.1:80, [::1]:80, \
+                     unix:/path or @name",
+                    crate::error::printable(text)
+                ),
+            )
+        };
+        if let Some(path) = text.strip_prefix("unix:") {
+            return if path == "(unnamed)" {
+                SockAddr::unix(b"")
+            } else if path.is_empty() {
+                Err(refuse("an empty Unix path"))
+            } else {
+                SockAddr::unix(path.as_bytes())
+            };
+        }
+        if text.starts_with('/') || text.starts_with('@') {
+            return SockAddr::unix(text.as_bytes());
+        }
+        let (host, port) = text.rsplit_once(':').ok_or_else(|| refuse("no :port"))?;
+        if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(refuse("the port is not digits"));
+        }
+        let port: u16 = port
+            .parse()
+            .map_err(|_| refuse("the port is not between 0 and 65535"))?;
+        if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+            let (ip, scope) = match inner.split_once('%') {
+                Some((ip, scope)) => (
+                    ip,
+                    scope_index(scope).ok_or_else(|| refuse("no such interface"))?,
+                ),
+                None => (inner, 0),
+            };
+            let ip: Ipv6Addr = ip.parse().map_err(|_| refuse("not an IPv6 address"))?;
+            return Ok(SockAddr::from(SocketAddr::V6(SocketAddrV6::new(
+                ip, port, 0, scope,
+            ))));
+        }
+        let ip: Ipv4Addr = host
+            .parse()
+            .map_err(|_| refuse("not a numeric IPv4 address; IPv6 goes in brackets"))?;
+        Ok(SockAddr::from(SocketAddr::V4(SocketAddrV4::new(ip, port))))
+    }
+}
+
 impl fmt::Display for SockAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(std) = self.to_std() {
@@ -438,5 +504,46 @@ mod tests {
         assert_eq!(short.to_std(), None);
         assert!(short.to_string().contains("too short"));
         assert_eq!(SockAddr::from_bytes(&[]).unwrap().family(), libc::AF_UNSPEC);
+    }
+
+    #[test]
+    fn parse_is_the_inverse_of_display() {
+        for text in [
+            "127.0.0.1:80",
+            "0.0.0.0:0",
+            "[::1]:2023",
+            "[fe80::1%1]:80",
+            "unix:/tmp/x.sock",
+            "unix:@abstract",
+            "unix:(unnamed)",
+        ] {
+            let addr = SockAddr::parse(text).unwrap();
+            assert_eq!(addr.to_string(), text, "{text}");
+        }
+        assert_eq!(SockAddr::parse("/p").unwrap().to_string(), "unix:/p");
+        assert_eq!(SockAddr::parse("@n").unwrap().to_string(), "unix:@n");
+        for bad in [
+            "",
+            "80",
+            "localhost:80",
+            "1.2.3.4:",
+            "1.2.3.4:65536",
+            "1.2.3.4: 80",
+            "::1:80",
+            "[::1]",
+            "[::1]:x",
+            "[fe80::1%nosuchif0]:1",
+            "unix:",
+            "1.2.3.4:-1",
+        ] {
+            let error = SockAddr::parse(bad).unwrap_err();
+            assert_eq!(error.errno(), Errno::EINVAL, "{bad:?}");
+            assert!(error.message().contains("is not an address"), "{bad:?}");
+        }
+        let long = format!("/{}", "p".repeat(200));
+        assert_eq!(
+            SockAddr::parse(&long).unwrap_err().errno(),
+            Errno::ENAMETOOLONG
+        );
     }
 }

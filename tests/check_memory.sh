@@ -28,8 +28,8 @@ check() { # name command...: runs it under valgrind, fails on any error
     fi
 }
 
-start_server() { # name program: a server under valgrind; sets $port and $server
-    $vg --log-file="$work/$1.log" "$2" 0 >"$work/$1.out" 2>&1 &
+start_server() { # name program [option]: a server under valgrind; sets $port and $server
+    $vg --log-file="$work/$1.log" "$2" ${3:-} 0 >"$work/$1.out" 2>&1 &
     server=$!
     servers="$servers $server"
     port=""
@@ -60,7 +60,7 @@ check course "$tests/course" "$calls" 50000 memcheck
 check course_style "$tests/course_style"
 check edges "$tests/edges" all 20 memcheck
 
-start_server echo_serve_threads "$examples/serve/echo_serve_threads"
+start_server echo_serve_threads "$examples/serve/echo_serve" --threads
 printf 'one\ntwo\nthree\n' >"$work/lines"
 check echo_client "$examples/echo/echo_client" 127.0.0.1 "$port" <"$work/lines"
 cmp -s "$work/lines" "$work/echo_client.out" || { echo "check-memory: echo mismatch" >&2; exit 1; }

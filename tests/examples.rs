@@ -110,14 +110,14 @@ fn concurrent_echo(port: u16, clients: usize, chunks: usize) -> usize {
 
 #[test]
 fn fifty_concurrent_clients_on_every_tcp_echo_server() {
-    for (topic, name) in [
-        ("echo", "echo_server_threads"),
-        ("echo", "echo_server_fork"),
-        ("evented", "echo_epoll"),
-        ("serve", "echo_serve_fork"),
-        ("serve", "echo_serve_threads"),
+    for (topic, name, args) in [
+        ("echo", "echo_server_threads", &["0"][..]),
+        ("echo", "echo_server_fork", &["0"]),
+        ("evented", "echo_epoll", &["0"]),
+        ("serve", "echo_serve", &["--fork", "0"]),
+        ("serve", "echo_serve", &["--threads", "0"]),
     ] {
-        let (_server, port) = start_server(&example(topic, name), &["0"]);
+        let (_server, port) = start_server(&example(topic, name), args);
         let checked = concurrent_echo(port, 50, 16);
         assert_eq!(checked, 50 * 16 * 4096, "{name}");
     }
@@ -125,8 +125,9 @@ fn fifty_concurrent_clients_on_every_tcp_echo_server() {
 
 #[test]
 fn serve_examples_stop_cleanly_on_sigterm() {
-    for name in ["echo_serve_fork", "echo_serve_threads"] {
-        let (mut server, port) = start_server(&example("serve", name), &["0"]);
+    for model in ["--fork", "--threads"] {
+        let name = format!("echo_serve {model}");
+        let (mut server, port) = start_server(&example("serve", "echo_serve"), &[model]);
         assert_eq!(concurrent_echo(port, 3, 2), 3 * 2 * 4096);
         // SAFETY: kill(2) on the server we started.
         unsafe { libc::kill(server.child.id() as libc::pid_t, libc::SIGTERM) };

@@ -27,11 +27,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "chat_relay: %s\n", prise_last_error());
         return 1;
     }
-    struct sockaddr_storage local;
-    socklen_t local_len = sizeof local;
     char text[128];
-    prise_getsockname(sock, (struct sockaddr *)&local, &local_len);
-    prise_addr_format((struct sockaddr *)&local, local_len, text, sizeof text);
+    if (prise_local_address(sock, text, sizeof text) < 0) {
+        fprintf(stderr, "chat_relay: %s\n", prise_last_error());
+        return 1;
+    }
     printf("listening on %s\n", text);
     fflush(stdout);
 

@@ -102,11 +102,11 @@ int main(int argc, char **argv)
         perror("echo_epoll: epoll");
         return 1;
     }
-    struct sockaddr_storage local;
-    socklen_t len = sizeof local;
     char text[128];
-    prise_getsockname(listener, (struct sockaddr *)&local, &len);
-    prise_addr_format((struct sockaddr *)&local, len, text, sizeof text);
+    if (prise_local_address(listener, text, sizeof text) < 0) {
+        fprintf(stderr, "echo_epoll: %s\n", prise_last_error());
+        return 1;
+    }
     printf("listening on %s\n", text);
     fflush(stdout);
 

@@ -20,7 +20,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "unix_dgram_server: %s\n", prise_last_error());
         return 1;
     }
-    printf("listening on unix:%s\n", argv[1]);
+    char text[128];
+    if (prise_local_address(sock, text, sizeof text) < 0) {
+        fprintf(stderr, "unix_dgram_server: %s\n", prise_last_error());
+        return 1;
+    }
+    printf("listening on %s\n", text);
     fflush(stdout);
     for (;;) {
         char buf[4096], who[128];

@@ -32,7 +32,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "unix_echo_server: %s\n", prise_last_error());
         return 1;
     }
-    printf("listening on unix:%s\n", argv[1]);
+    char text[128];
+    if (prise_local_address(listener, text, sizeof text) < 0) {
+        fprintf(stderr, "unix_echo_server: %s\n", prise_last_error());
+        return 1;
+    }
+    printf("listening on %s\n", text);
     fflush(stdout);
     int rc = prise_serve_threads(listener, echo, NULL);
     if (rc < 0)

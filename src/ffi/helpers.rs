@@ -7,10 +7,13 @@ use std::time::Duration;
 use libc::{gid_t, pid_t, size_t, sockaddr, socklen_t, ssize_t, uid_t};
 use nix::errno::Errno;
 
-use super::{boundary, give, in_sockaddr, optional_str, out_bytes, required_str, trace};
+use super::{
+    boundary, give, in_sockaddr, optional_str, out_bytes, out_sockaddr, required_str, trace,
+};
 use crate::addr::socktype_name;
-use crate::error::Error;
-use crate::{helpers, serve};
+use crate::addr::SockAddr;
+use crate::error::{Error, Result};
+use crate::{helpers, serve, socket};
 
 /// Connects a TCP socket to host:service, trying every address in order (IPv6 and
 /// IPv4, as the resolver sorts them) until one connects.
@@ -239,8 +242,33 @@ pub extern "C" fn prise_set_timeout(fd: c_int, millis: c_int) -> c_int {
     )
 }
 
+/// Copies an address's text into the caller's buffer with its NUL; its length, or ENOSPC
+/// (nothing useful written but a NUL) when it does not fit.
+fn address_text_out(text: &str, buf: *mut c_char, n: size_t) -> Result<c_int> {
+    if buf.is_null() {
+        return Err(Error::with_message(Errno::EINVAL, "buf is NULL"));
+    }
+    // SAFETY: the caller passes buf valid for n bytes.
+    let out = unsafe { out_bytes(buf.cast(), n, "buf") }?;
+    if text.len() >= out.len() {
+        if let Some(first) = out.first_mut() {
+            *first = 0;
+        }
+        return Err(Error::with_message(
+            Errno::ENOSPC,
+            format!(
+                "address text \"{text}\" needs {} bytes, buf has {n}",
+                text.len() + 1
+            ),
+        ));
+    }
+    out[..text.len()].copy_from_slice(text.as_bytes());
+    out[text.len()] = 0;
+    Ok(text.len() as c_int)
+}
+
 /// Writes an address as text: "127.0.0.1:80", "[::1]:80", "[fe80::1%eth0]:80",
-/// "unix:/path", "unix:@abstract", "unix:(unnamed)".
+/// "unix:/path", "unix:@abstract", "unix:(unnamed)". prise_addr_parse reads it back.
 ///
 /// addr: must not be NULL; buf: must not be NULL, n bytes. Returns the text's length
 /// (without the NUL), or -1 with errno (ENOSPC when buf is too small: nothing useful is
@@ -265,28 +293,94 @@ pub extern "C" fn prise_addr_format(
         || {
             // SAFETY: the caller passes addr valid for len bytes, or NULL.
             let addr = unsafe { in_sockaddr(addr, len) }?;
-            if buf.is_null() {
-                return Err(Error::with_message(Errno::EINVAL, "buf is NULL"));
+            address_text_out(&addr.to_string(), buf, n)
+        },
+    )
+}
+
+/// Reads an address from its text, the inverse of prise_addr_format: "127.0.0.1:80",
+/// "[::1]:80", "[fe80::1%eth0]:80", "unix:/path", "unix:@abstract", "unix:(unnamed)",
+/// and "/path" or "@name" alone. Numeric only: a host name is for prise_getaddrinfo.
+///
+/// text: must not be NULL. addr: must not be NULL; receives the address. len: must not
+/// be NULL; its size on entry (sizeof(struct sockaddr_storage) always fits), the
+/// address's length on return.
+/// Returns 0, or -1 with errno (EINVAL for text that is no address, with a sentence
+/// saying why; ENAMETOOLONG for a Unix path that does not fit; ENOSPC when *len is too
+/// small for the address, which is then not written).
+/// Ownership: nothing is kept; addr is the caller's.
+#[no_mangle]
+pub extern "C" fn prise_addr_parse(
+    text: *const c_char,
+    addr: *mut sockaddr,
+    len: *mut socklen_t,
+) -> c_int {
+    boundary(
+        "prise_addr_parse",
+        || {
+            format!(
+                "{}, {}",
+                trace::text(text),
+                trace::pointer(addr as *const _)
+            )
+        },
+        -1,
+        || {
+            // SAFETY: the caller passes a NUL-terminated text or NULL.
+            let text = unsafe { required_str(text, "text") }?;
+            let text = text
+                .to_str()
+                .map_err(|_| Error::with_message(Errno::EINVAL, "address text is not UTF-8"))?;
+            let parsed = SockAddr::parse(text)?;
+            if addr.is_null() || len.is_null() {
+                return Err(Error::with_message(Errno::EINVAL, "addr or len is NULL"));
             }
-            // SAFETY: the caller passes buf valid for n bytes.
-            let out = unsafe { out_bytes(buf.cast(), n, "buf") }?;
-            let text = addr.to_string();
-            if text.len() >= out.len() {
-                if let Some(first) = out.first_mut() {
-                    *first = 0;
-                }
+            // SAFETY: len is the caller's socklen_t.
+            let room = unsafe { *len } as usize;
+            if room < parsed.len() as usize {
                 return Err(Error::with_message(
                     Errno::ENOSPC,
                     format!(
-                        "address text \"{text}\" needs {} bytes, buf has {n}",
-                        text.len() + 1
+                        "{parsed} needs {} bytes, *len gives {room}: use a struct \
+                         sockaddr_storage",
+                        parsed.len()
                     ),
                 ));
             }
-            out[..text.len()].copy_from_slice(text.as_bytes());
-            out[text.len()] = 0;
-            Ok(text.len() as c_int)
+            // SAFETY: addr has room for *len bytes, checked above to hold the address.
+            unsafe { out_sockaddr(addr, len, &parsed) }?;
+            Ok(0)
         },
+    )
+}
+
+/// The local address of a socket as text ("0.0.0.0:2023", "[::]:2023", "unix:/path"):
+/// getsockname and prise_addr_format in one call, for "listening on ..." lines.
+///
+/// buf: must not be NULL, n bytes. Returns the text's length, or -1 with errno (EBADF,
+/// ENOTSOCK, ENOSPC when buf is too small, EINVAL for NULL).
+#[no_mangle]
+pub extern "C" fn prise_local_address(fd: c_int, buf: *mut c_char, n: size_t) -> c_int {
+    boundary(
+        "prise_local_address",
+        || format!("{fd}, {}", trace::buffer(buf as *const _, n)),
+        -1,
+        || address_text_out(&socket::getsockname(fd)?.to_string(), buf, n),
+    )
+}
+
+/// The address of a connected socket's peer as text ("127.0.0.1:51234"): getpeername
+/// and prise_addr_format in one call.
+///
+/// buf: must not be NULL, n bytes. Returns the text's length, or -1 with errno (ENOTCONN,
+/// EBADF, ENOTSOCK, ENOSPC when buf is too small, EINVAL for NULL).
+#[no_mangle]
+pub extern "C" fn prise_peer_address(fd: c_int, buf: *mut c_char, n: size_t) -> c_int {
+    boundary(
+        "prise_peer_address",
+        || format!("{fd}, {}", trace::buffer(buf as *const _, n)),
+        -1,
+        || address_text_out(&socket::getpeername(fd)?.to_string(), buf, n),
     )
 }
 

@@ -292,6 +292,54 @@ static void address_text(void)
     CHECK(strcmp(text, "unix:/tmp/x.sock") == 0);
     CHECK(prise_addr_format((struct sockaddr *)&sun, sizeof(sa_family_t), text, sizeof text) > 0);
     CHECK(strcmp(text, "unix:(unnamed)") == 0);
+
+    /* prise_addr_parse reads back what prise_addr_format writes, for every family. */
+    const char *round_trips[] = {"127.0.0.1:80", "[::1]:2023", "unix:/tmp/x.sock", "unix:@prise",
+                                 "unix:(unnamed)", "0.0.0.0:0"};
+    for (size_t i = 0; i < sizeof round_trips / sizeof *round_trips; i++) {
+        struct sockaddr_storage ss;
+        socklen_t ss_len = sizeof ss;
+        CHECK(prise_addr_parse(round_trips[i], (struct sockaddr *)&ss, &ss_len) == 0);
+        CHECK(prise_addr_format((struct sockaddr *)&ss, ss_len, text, sizeof text) > 0);
+        CHECK(strcmp(text, round_trips[i]) == 0);
+    }
+    struct sockaddr_storage ss;
+    socklen_t ss_len = sizeof ss;
+    CHECK(prise_addr_parse("@name", (struct sockaddr *)&ss, &ss_len) == 0 && ss.ss_family == AF_UNIX);
+    const char *not_addresses[] = {"", "80", "localhost:80", "1.2.3.4:", "1.2.3.4:65536",
+                                   "1.2.3.4: 80", "::1:80", "[::1]", "unix:", "a\nb:1"};
+    for (size_t i = 0; i < sizeof not_addresses / sizeof *not_addresses; i++) {
+        ss_len = sizeof ss;
+        CHECK_FAILS(prise_addr_parse(not_addresses[i], (struct sockaddr *)&ss, &ss_len), -1, EINVAL);
+        CHECK(strstr(prise_last_error(), "is not an address") != NULL);
+        CHECK(strchr(prise_last_error(), '\n') == NULL);
+    }
+    ss_len = sizeof ss;
+    CHECK_FAILS(prise_addr_parse(NULL, (struct sockaddr *)&ss, &ss_len), -1, EINVAL);
+    CHECK_FAILS(prise_addr_parse("1.2.3.4:1", NULL, &ss_len), -1, EINVAL);
+    CHECK_FAILS(prise_addr_parse("1.2.3.4:1", (struct sockaddr *)&ss, NULL), -1, EINVAL);
+    ss_len = sizeof(struct sockaddr_in);
+    CHECK_FAILS(prise_addr_parse("[::1]:1", (struct sockaddr *)&ss, &ss_len), -1, ENOSPC);
+    CHECK(ss_len == sizeof(struct sockaddr_in)); /* not written on failure */
+
+    /* prise_local_address / prise_peer_address: the text of both ends of a connection. */
+    int listener = prise_tcp_listen("127.0.0.1", "0", 4);
+    char local[64], peer[64], port[16];
+    CHECK(prise_local_address(listener, local, sizeof local) > 0);
+    CHECK(strncmp(local, "127.0.0.1:", 10) == 0);
+    snprintf(port, sizeof port, "%.15s", local + 10);
+    int client = prise_tcp_connect("127.0.0.1", port);
+    int served = prise_accept(listener, NULL, NULL);
+    CHECK(prise_peer_address(client, peer, sizeof peer) > 0 && strcmp(peer, local) == 0);
+    CHECK(prise_local_address(client, local, sizeof local) > 0);
+    CHECK(prise_peer_address(served, peer, sizeof peer) > 0 && strcmp(peer, local) == 0);
+    CHECK_FAILS(prise_peer_address(listener, peer, sizeof peer), -1, ENOTCONN);
+    CHECK_FAILS(prise_local_address(listener, peer, 5), -1, ENOSPC);
+    CHECK_FAILS(prise_local_address(listener, NULL, 64), -1, EINVAL);
+    CHECK_FAILS(prise_local_address(-1, peer, sizeof peer), -1, EBADF);
+    prise_close(served);
+    prise_close(client);
+    prise_close(listener);
 }
 
 /* Both server models: an echo handler, several clients, then shutdown ends the loop. */
