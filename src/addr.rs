@@ -512,7 +512,7 @@ mod tests {
             "127.0.0.1:80",
             "0.0.0.0:0",
             "[::1]:2023",
-            "[fe80::1%1]:80",
+            "[fe80::1%lo]:80",
             "unix:/tmp/x.sock",
             "unix:@abstract",
             "unix:(unnamed)",
