@@ -14,6 +14,7 @@ pub struct Error {
     errno: Errno,
     gai: Option<i32>,
     message: String,
+    return_code: Option<i32>,
 }
 
 impl Error {
@@ -28,6 +29,7 @@ impl Error {
             errno,
             gai,
             message,
+            return_code: None,
         }
     }
 
@@ -71,6 +73,18 @@ impl Error {
     /// Adds a hint for a learner after the reason ("is a server listening on …?").
     pub fn hint(self, hint: impl fmt::Display) -> Error {
         Error::make(self.errno, self.gai, format!("{} ({hint})", self.message))
+    }
+
+    /// The same failure, for which the C function returns `code` instead of its usual
+    /// failure value (the course's bindedSocket returns -2 when bind itself fails).
+    pub fn returning(mut self, code: i32) -> Error {
+        self.return_code = Some(code);
+        self
+    }
+
+    /// The return code set by [`Error::returning`], if any.
+    pub fn return_code(&self) -> Option<i32> {
+        self.return_code
     }
 
     pub fn errno(&self) -> Errno {

@@ -12,33 +12,32 @@ use libc::{addrinfo, sockaddr_in};
 use nix::errno::Errno;
 
 use super::interned::interned;
-use super::{
-    boundary, boundary_with, give, in_bytes, malloc_string, optional_str, out_bytes, trace,
-};
+use super::{boundary_with, give, in_bytes, malloc_string, optional_str, out_bytes, trace};
 use crate::addr::SockAddr;
 use crate::addr::{base_type, socktype_name};
 use crate::course::{self, BindFailure, ReuseAddress};
 use crate::error::{Error, Result};
 use crate::io;
 
-/// A course function's boundary: as [`super::boundary`], and the failure is printed.
-#[inline(always)]
-fn course_boundary<T: super::trace::TraceValue>(
-    call: &'static str,
-    args: impl FnOnce() -> String,
-    failure: T,
-    body: impl FnOnce() -> Result<T>,
-) -> T {
-    boundary_with(
-        call,
-        args,
-        |error| {
-            course::report(call, error);
-            failure
-        },
-        body,
-    )
+/// A course function's boundary: [`ffi_boundary!`], and the failure is printed with
+/// the function's name, where the course printed its perror.
+macro_rules! course_boundary {
+    ($args:expr, $failure:expr, $body:expr $(,)?) => {{
+        let failure = $failure;
+        ffi_boundary!(
+            $args,
+            on_error: move |error| {
+                course::report(c_name!(), error);
+                failure
+            },
+            $body
+        )
+    }};
 }
+
+/// The course's names for the functions that several exports share (the generations'
+/// entry points print and trace the name the program called).
+const BINDED_SOCKET: &str = "bindedSocket";
 
 /// Resolves an IPv4 address for a socket type, as the course's getAddrInfo: AF_INET,
 /// passive (NULL host means 0.0.0.0), NULL service means port 0.
@@ -51,8 +50,7 @@ pub extern "C" fn getAddrInfo(
     service: *const c_char,
     socktype: c_int,
 ) -> *mut addrinfo {
-    course_boundary(
-        "getAddrInfo",
+    course_boundary!(
         || {
             format!(
                 "{}, {}, {}",
@@ -77,8 +75,7 @@ pub extern "C" fn getAddrInfo(
 /// Returns the text, or NULL with errno. Ownership: the caller free()s the text.
 #[no_mangle]
 pub extern "C" fn getNameInfo(sa: *mut sockaddr_in) -> *mut c_char {
-    course_boundary(
-        "getNameInfo",
+    course_boundary!(
         || trace::addr(sa as *const _, std::mem::size_of::<sockaddr_in>() as u32),
         std::ptr::null_mut(),
         || {
@@ -106,8 +103,7 @@ pub extern "C" fn creerSock(
     socktype: c_int,
     sockfd: *mut c_int,
 ) -> *mut sockaddr_in {
-    course_boundary(
-        "creerSock",
+    course_boundary!(
         || {
             format!(
                 "{}, {}, {}",
@@ -130,11 +126,6 @@ pub extern "C" fn creerSock(
             Ok(ptr)
         },
     )
-}
-
-thread_local! {
-    /// Set by bindedSocket's body when bind itself failed, read by its error value.
-    static BIND_FAILED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// The int hidden in a `char *` argument by a program compiled against the course's
@@ -279,7 +270,7 @@ impl Form {
 /// (may be NULL) receives the address bound.
 fn binded_socket_boundary(host: *const c_char, form: Form, out: Option<*mut sockaddr_in>) -> c_int {
     boundary_with(
-        "bindedSocket",
+        || BINDED_SOCKET,
         || match (form, out) {
             (Form::TextPort { .. }, Some(out)) => {
                 format!(
@@ -291,13 +282,9 @@ fn binded_socket_boundary(host: *const c_char, form: Form, out: Option<*mut sock
             _ => form.trace_args(host),
         },
         |error| {
-            course::report("bindedSocket", error);
-            // Only bind's own failure is the course's -2.
-            if BIND_FAILED.with(|flag| flag.replace(false)) {
-                -2
-            } else {
-                -1
-            }
+            course::report(BINDED_SOCKET, error);
+            // Only bind's own failure is the course's -2, and its error carries it.
+            error.return_code().unwrap_or(-1)
         },
         || {
             let service = form.service()?;
@@ -315,10 +302,7 @@ fn binded_socket_boundary(host: *const c_char, form: Form, out: Option<*mut sock
                 course::binded_socket(host, service.as_deref(), form.socktype(), reuse).map_err(
                     |failure| match failure {
                         BindFailure::Setup(error) => error,
-                        BindFailure::Bind(error) => {
-                            BIND_FAILED.with(|flag| flag.set(true));
-                            error
-                        }
+                        BindFailure::Bind(error) => error.returning(-2),
                     },
                 )?;
             // Generation 1 has no address out: what sits in its place is not the caller's.
@@ -412,14 +396,17 @@ pub extern "C" fn prise_course_binded_socket_v2(
 /// the course's helper did, so a program that uses the address unchecked does not
 /// crash; a port outside 0–65535 is NULL with EINVAL.
 fn sock_addr_boundary(call: &'static str, host: *const c_char, form: Form) -> *mut sockaddr_in {
-    course_boundary(
-        call,
+    boundary_with(
+        || call,
         || match form {
             // Generation 1's creerSockAddr(host, port) has no type.
             Form::IntPort { port, .. } => format!("{}, {port}", trace::text(host)),
             Form::TextPort { .. } => form.trace_args(host),
         },
-        std::ptr::null_mut(),
+        |error| {
+            course::report(call, error);
+            std::ptr::null_mut()
+        },
         || {
             let service = form.service()?;
             // SAFETY: the caller passes a NUL-terminated host or NULL.
@@ -508,27 +495,22 @@ pub extern "C" fn CreerSockAddr(host: *mut c_char, port: c_int) -> *mut sockaddr
 /// Ownership: the caller owns the descriptor.
 #[no_mangle]
 pub extern "C" fn SockUdp(host: *mut c_char, port: c_int) -> c_int {
-    course_boundary(
-        "SockUdp",
-        || format!("{}, {port}", trace::text(host)),
-        -1,
-        || {
-            let form = Form::IntPort {
-                socktype: libc::SOCK_DGRAM,
-                port,
-            };
-            let service = form.service()?;
-            // SAFETY: the caller passes a NUL-terminated host or NULL.
-            let host = form.host("SockUdp", unsafe { optional_str(host) }, service.as_deref());
-            let (fd, addr) = course::open_socket(host, service.as_deref(), libc::SOCK_DGRAM)?;
-            if let Err(BindFailure::Setup(error) | BindFailure::Bind(error)) =
-                course::bind_opened(fd.as_raw_fd(), &addr, ReuseAddress::No)
-            {
-                course::report("SockUdp", &error);
-            }
-            Ok(give(fd))
-        },
-    )
+    course_boundary!(|| format!("{}, {port}", trace::text(host)), -1, || {
+        let form = Form::IntPort {
+            socktype: libc::SOCK_DGRAM,
+            port,
+        };
+        let service = form.service()?;
+        // SAFETY: the caller passes a NUL-terminated host or NULL.
+        let host = form.host("SockUdp", unsafe { optional_str(host) }, service.as_deref());
+        let (fd, addr) = course::open_socket(host, service.as_deref(), libc::SOCK_DGRAM)?;
+        if let Err(BindFailure::Setup(error) | BindFailure::Bind(error)) =
+            course::bind_opened(fd.as_raw_fd(), &addr, ReuseAddress::No)
+        {
+            course::report("SockUdp", &error);
+        }
+        Ok(give(fd))
+    },)
 }
 
 fn course_len(n: c_int) -> Result<usize> {
@@ -543,8 +525,7 @@ fn course_len(n: c_int) -> Result<usize> {
 /// has closed, EBADF, EINVAL for a negative n or a NULL buf).
 #[no_mangle]
 pub extern "C" fn writes(fd: c_int, buf: *mut c_char, n: c_int) -> c_int {
-    boundary(
-        "writes",
+    ffi_boundary!(
         || format!("{fd}, {}", trace::buffer(buf as *const _, n as usize)),
         -1,
         || {
@@ -562,8 +543,7 @@ pub extern "C" fn writes(fd: c_int, buf: *mut c_char, n: c_int) -> c_int {
 /// file), or -1 with errno (ECONNRESET, EBADF, EINVAL for a negative n or a NULL buf).
 #[no_mangle]
 pub extern "C" fn reads(fd: c_int, buf: *mut c_char, n: c_int) -> c_int {
-    boundary(
-        "reads",
+    ffi_boundary!(
         || format!("{fd}, {}", trace::buffer(buf as *const _, n as usize)),
         -1,
         || {

@@ -7,9 +7,7 @@ use std::time::Duration;
 use libc::{gid_t, pid_t, size_t, sockaddr, socklen_t, ssize_t, uid_t};
 use nix::errno::Errno;
 
-use super::{
-    boundary, give, in_sockaddr, optional_str, out_bytes, out_sockaddr, required_str, trace,
-};
+use super::{give, in_sockaddr, optional_str, out_bytes, out_sockaddr, required_str, trace};
 use crate::addr::socktype_name;
 use crate::addr::SockAddr;
 use crate::error::{Error, Result};
@@ -25,8 +23,7 @@ use crate::{helpers, serve, socket};
 /// Ownership: the caller owns the descriptor.
 #[no_mangle]
 pub extern "C" fn prise_tcp_connect(host: *const c_char, service: *const c_char) -> c_int {
-    boundary(
-        "prise_tcp_connect",
+    ffi_boundary!(
         || format!("{}, {}", trace::text(host), trace::text(service)),
         -1,
         || {
@@ -53,8 +50,7 @@ pub extern "C" fn prise_tcp_connect_timeout(
     service: *const c_char,
     millis: c_int,
 ) -> c_int {
-    boundary(
-        "prise_tcp_connect_timeout",
+    ffi_boundary!(
         || format!("{}, {}, {millis}", trace::text(host), trace::text(service)),
         -1,
         || {
@@ -92,8 +88,7 @@ pub extern "C" fn prise_tcp_listen(
     service: *const c_char,
     backlog: c_int,
 ) -> c_int {
-    boundary(
-        "prise_tcp_listen",
+    ffi_boundary!(
         || format!("{}, {}, {backlog}", trace::text(host), trace::text(service)),
         -1,
         || {
@@ -111,8 +106,7 @@ pub extern "C" fn prise_tcp_listen(
 /// Ownership: the caller owns the descriptor.
 #[no_mangle]
 pub extern "C" fn prise_udp_bind(host: *const c_char, service: *const c_char) -> c_int {
-    boundary(
-        "prise_udp_bind",
+    ffi_boundary!(
         || format!("{}, {}", trace::text(host), trace::text(service)),
         -1,
         || {
@@ -131,8 +125,7 @@ pub extern "C" fn prise_udp_bind(host: *const c_char, service: *const c_char) ->
 /// Ownership: the caller owns the descriptor.
 #[no_mangle]
 pub extern "C" fn prise_udp_connect(host: *const c_char, service: *const c_char) -> c_int {
-    boundary(
-        "prise_udp_connect",
+    ffi_boundary!(
         || format!("{}, {}", trace::text(host), trace::text(service)),
         -1,
         || {
@@ -162,8 +155,7 @@ pub extern "C" fn prise_udp_connect(host: *const c_char, service: *const c_char)
 /// the descriptor and removes the file (unlink) when done.
 #[no_mangle]
 pub extern "C" fn prise_unix_listen(path: *const c_char, socktype: c_int) -> c_int {
-    boundary(
-        "prise_unix_listen",
+    ffi_boundary!(
         || format!("{}, {}", trace::text(path), socktype_name(socktype)),
         -1,
         || {
@@ -181,8 +173,7 @@ pub extern "C" fn prise_unix_listen(path: *const c_char, socktype: c_int) -> c_i
 /// no server is there, ENAMETOOLONG, EINVAL). Ownership: the caller owns the descriptor.
 #[no_mangle]
 pub extern "C" fn prise_unix_connect(path: *const c_char, socktype: c_int) -> c_int {
-    boundary(
-        "prise_unix_connect",
+    ffi_boundary!(
         || format!("{}, {}", trace::text(path), socktype_name(socktype)),
         -1,
         || {
@@ -212,8 +203,7 @@ pub extern "C" fn prise_unix_connect(path: *const c_char, socktype: c_int) -> c_
 /// or when non-blocking, ECONNRESET, EINVAL for a NULL buf or n < 2).
 #[no_mangle]
 pub extern "C" fn prise_read_line(fd: c_int, buf: *mut c_char, n: size_t) -> ssize_t {
-    boundary(
-        "prise_read_line",
+    ffi_boundary!(
         || format!("{fd}, {}", trace::buffer(buf as *const _, n)),
         -1,
         || {
@@ -234,12 +224,10 @@ pub extern "C" fn prise_read_line(fd: c_int, buf: *mut c_char, n: size_t) -> ssi
 /// EBADF, ENOTSOCK).
 #[no_mangle]
 pub extern "C" fn prise_set_timeout(fd: c_int, millis: c_int) -> c_int {
-    boundary(
-        "prise_set_timeout",
-        || format!("{fd}, {millis}"),
-        -1,
-        || helpers::set_timeout(fd, millis).map(|()| 0),
+    ffi_boundary!(|| format!("{fd}, {millis}"), -1, || helpers::set_timeout(
+        fd, millis
     )
+    .map(|()| 0),)
 }
 
 /// Copies an address's text into the caller's buffer with its NUL; its length, or ENOSPC
@@ -280,8 +268,7 @@ pub extern "C" fn prise_addr_format(
     buf: *mut c_char,
     n: size_t,
 ) -> c_int {
-    boundary(
-        "prise_addr_format",
+    ffi_boundary!(
         || {
             format!(
                 "{}, {}",
@@ -315,8 +302,7 @@ pub extern "C" fn prise_addr_parse(
     addr: *mut sockaddr,
     len: *mut socklen_t,
 ) -> c_int {
-    boundary(
-        "prise_addr_parse",
+    ffi_boundary!(
         || {
             format!(
                 "{}, {}",
@@ -361,8 +347,7 @@ pub extern "C" fn prise_addr_parse(
 /// ENOTSOCK, ENOSPC when buf is too small, EINVAL for NULL).
 #[no_mangle]
 pub extern "C" fn prise_local_address(fd: c_int, buf: *mut c_char, n: size_t) -> c_int {
-    boundary(
-        "prise_local_address",
+    ffi_boundary!(
         || format!("{fd}, {}", trace::buffer(buf as *const _, n)),
         -1,
         || address_text_out(&socket::getsockname(fd)?.to_string(), buf, n),
@@ -376,8 +361,7 @@ pub extern "C" fn prise_local_address(fd: c_int, buf: *mut c_char, n: size_t) ->
 /// EBADF, ENOTSOCK, ENOSPC when buf is too small, EINVAL for NULL).
 #[no_mangle]
 pub extern "C" fn prise_peer_address(fd: c_int, buf: *mut c_char, n: size_t) -> c_int {
-    boundary(
-        "prise_peer_address",
+    ffi_boundary!(
         || format!("{fd}, {}", trace::buffer(buf as *const _, n)),
         -1,
         || address_text_out(&socket::getpeername(fd)?.to_string(), buf, n),
@@ -391,12 +375,10 @@ pub extern "C" fn prise_peer_address(fd: c_int, buf: *mut c_char, n: size_t) -> 
 /// keeps fd; the receiver gets its own copy.
 #[no_mangle]
 pub extern "C" fn prise_send_fd(sock: c_int, fd: c_int) -> c_int {
-    boundary(
-        "prise_send_fd",
-        || format!("{sock}, {fd}"),
-        -1,
-        || helpers::send_fd(sock, fd).map(|()| 0),
+    ffi_boundary!(|| format!("{sock}, {fd}"), -1, || helpers::send_fd(
+        sock, fd
     )
+    .map(|()| 0),)
 }
 
 /// Receives a descriptor sent with prise_send_fd on the Unix stream socket sock (works
@@ -409,12 +391,8 @@ pub extern "C" fn prise_send_fd(sock: c_int, fd: c_int) -> c_int {
 /// Ownership: the caller owns the new descriptor.
 #[no_mangle]
 pub extern "C" fn prise_recv_fd(sock: c_int) -> c_int {
-    boundary(
-        "prise_recv_fd",
-        || format!("{sock}"),
-        -1,
-        || helpers::recv_fd(sock).map(give),
-    )
+    ffi_boundary!(|| format!("{sock}"), -1, || helpers::recv_fd(sock)
+        .map(give),)
 }
 
 /// The process id, user id and group id of the peer of a connected Unix stream socket
@@ -430,27 +408,22 @@ pub extern "C" fn prise_peer_cred(
     uid: *mut uid_t,
     gid: *mut gid_t,
 ) -> c_int {
-    boundary(
-        "prise_peer_cred",
-        || format!("{sock}"),
-        -1,
-        || {
-            let (p, u, g) = helpers::peer_cred(sock)?;
-            // SAFETY: each pointer is NULL or the caller's.
-            unsafe {
-                if let Some(pid) = pid.as_mut() {
-                    *pid = p;
-                }
-                if let Some(uid) = uid.as_mut() {
-                    *uid = u;
-                }
-                if let Some(gid) = gid.as_mut() {
-                    *gid = g;
-                }
+    ffi_boundary!(|| format!("{sock}"), -1, || {
+        let (p, u, g) = helpers::peer_cred(sock)?;
+        // SAFETY: each pointer is NULL or the caller's.
+        unsafe {
+            if let Some(pid) = pid.as_mut() {
+                *pid = p;
             }
-            Ok(0)
-        },
-    )
+            if let Some(uid) = uid.as_mut() {
+                *uid = u;
+            }
+            if let Some(gid) = gid.as_mut() {
+                *gid = g;
+            }
+        }
+        Ok(0)
+    },)
 }
 
 /// The C handler of a server: the client's descriptor and the caller's context.
@@ -479,12 +452,11 @@ pub extern "C" fn prise_serve_fork(
     handler: PriseHandler,
     ctx: *mut c_void,
 ) -> c_int {
-    boundary(
-        "prise_serve_fork",
-        || format!("{listen_fd}"),
-        -1,
-        || serve::serve_fork(listen_fd, required_handler(handler, ctx)?).map(|()| 0),
+    ffi_boundary!(|| format!("{listen_fd}"), -1, || serve::serve_fork(
+        listen_fd,
+        required_handler(handler, ctx)?
     )
+    .map(|()| 0),)
 }
 
 /// Serves clients with a thread each: accepts on listen_fd and runs handler(conn_fd,
@@ -506,10 +478,9 @@ pub extern "C" fn prise_serve_threads(
     handler: PriseHandler,
     ctx: *mut c_void,
 ) -> c_int {
-    boundary(
-        "prise_serve_threads",
-        || format!("{listen_fd}"),
-        -1,
-        || serve::serve_threads(listen_fd, required_handler(handler, ctx)?).map(|()| 0),
+    ffi_boundary!(|| format!("{listen_fd}"), -1, || serve::serve_threads(
+        listen_fd,
+        required_handler(handler, ctx)?
     )
+    .map(|()| 0),)
 }

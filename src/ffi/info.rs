@@ -2,7 +2,6 @@
 
 use std::ffi::{c_char, c_int};
 
-use super::boundary;
 use crate::error;
 
 /// This thread's sentence for its last failure in prise: the call, the address or name
@@ -15,7 +14,7 @@ use crate::error;
 /// same thread; copy it to keep it.
 #[no_mangle]
 pub extern "C" fn prise_last_error() -> *const c_char {
-    boundary("prise_last_error", String::new, c"".as_ptr(), || {
+    ffi_boundary!(String::new, c"".as_ptr(), || {
         Ok(error::last_message_ptr())
     })
 }
@@ -25,9 +24,7 @@ pub extern "C" fn prise_last_error() -> *const c_char {
 /// Lets a caller of a function that returns -1 or NULL tell "unknown host" apart.
 #[no_mangle]
 pub extern "C" fn prise_last_gai_error() -> c_int {
-    boundary("prise_last_gai_error", String::new, 0, || {
-        Ok(error::last_gai())
-    })
+    ffi_boundary!(String::new, 0, || { Ok(error::last_gai()) })
 }
 
 /// prise's version, "MAJOR.MINOR.PATCH" (the same as the PRISE_VERSION_* macros of the
@@ -35,9 +32,7 @@ pub extern "C" fn prise_last_gai_error() -> c_int {
 /// Ownership: static text; never NULL.
 #[no_mangle]
 pub extern "C" fn prise_version() -> *const c_char {
-    boundary("prise_version", String::new, c"".as_ptr(), || {
-        Ok(VERSION.as_ptr())
-    })
+    ffi_boundary!(String::new, c"".as_ptr(), || { Ok(VERSION.as_ptr()) })
 }
 
 const VERSION: &std::ffi::CStr = match std::ffi::CStr::from_bytes_with_nul(

@@ -18,7 +18,38 @@ use crate::addr::SockAddr;
 use crate::error::{record, Error, Result};
 use trace::TraceValue;
 
-// Declared in the order of the header's sections.
+/// The whole body of every exported function:
+///
+/// ```ignore
+/// ffi_boundary!(|| trace arguments, failure value, || body returning Result<T>)
+/// ffi_boundary!(|| trace arguments, on_error: |error| value, || body)
+/// ```
+///
+/// The body runs inside [`boundary_with`]: panics never cross into C, a failure becomes
+/// the function's error value, errno, and a sentence for prise_last_error(). The C name
+/// used in traces and sentences is the enclosing function's own ([`c_name!`]), so there
+/// is no string to keep in step with the signature. A return code other than the
+/// failure value (the course's -2) travels in the error: see [`Error::returning`].
+macro_rules! ffi_boundary {
+    ($args:expr, on_error: $on_error:expr, $body:expr $(,)?) => {
+        $crate::ffi::boundary_with(|| c_name!(), $args, $on_error, $body)
+    };
+    ($args:expr, $failure:expr, $body:expr $(,)?) => {{
+        let failure = $failure;
+        $crate::ffi::boundary_with(|| c_name!(), $args, move |_| failure, $body)
+    }};
+}
+
+/// The name of the function this expands in (closures skipped): the exported function's
+/// C name. Costs nothing until a trace line or a failure asks for it.
+macro_rules! c_name {
+    () => {{
+        fn here() {}
+        $crate::ffi::function_of(std::any::type_name_of_val(&here))
+    }};
+}
+
+// Declared in the order of the header's sections, after the macros they use.
 pub mod info;
 pub mod primitives;
 pub mod resolution;
@@ -27,13 +58,22 @@ pub mod course;
 mod interned;
 pub(crate) mod trace;
 
+/// "prise::ffi::primitives::prise_socket::{{closure}}::here" -> "prise_socket".
+pub(crate) fn function_of(path: &'static str) -> &'static str {
+    path.trim_end_matches("::here")
+        .rsplit("::")
+        .find(|segment| *segment != "{{closure}}")
+        .unwrap_or(path)
+}
+
 /// Runs an exported function's body: its value on success; on failure (an `Err` or a
 /// panic) the failure is recorded (errno + last error) and `on_error` decides the
-/// return value. `args` describes the arguments for PRISE_TRACE and runs only when
-/// tracing. Success costs nothing beyond the body and one relaxed load.
+/// return value. `function` names the C function and `args` describes the arguments;
+/// both run only when tracing or failing. Success costs nothing beyond the body and one
+/// relaxed load. Reached through [`ffi_boundary!`].
 #[inline(always)]
 pub(crate) fn boundary_with<T: TraceValue>(
-    function: &'static str,
+    function: impl Fn() -> &'static str,
     args: impl FnOnce() -> String,
     on_error: impl FnOnce(&Error) -> T,
     body: impl FnOnce() -> Result<T>,
@@ -41,35 +81,27 @@ pub(crate) fn boundary_with<T: TraceValue>(
     let error = match panic::catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(value)) => {
             if trace::enabled() {
-                trace::emit(function, args(), &value, None);
+                trace::emit(function(), args(), &value, None);
             }
             return value;
         }
         Ok(Err(error)) => error,
         Err(_) => Error::with_message(
             Errno::EIO,
-            format!("{function}: internal error in prise (a panic was stopped); please report it"),
+            format!(
+                "{}: internal error in prise (a panic was stopped); please report it",
+                function()
+            ),
         ),
     };
     record(&error);
     let value = on_error(&error);
     if trace::enabled() {
-        trace::emit(function, args(), &value, Some(&error));
+        trace::emit(function(), args(), &value, Some(&error));
     }
     // on_error and the trace may call into libc; errno must still be the failure's.
     error.errno().set();
     value
-}
-
-/// [`boundary_with`] for the common case of one fixed error value (-1, NULL).
-#[inline(always)]
-pub(crate) fn boundary<T: TraceValue>(
-    function: &'static str,
-    args: impl FnOnce() -> String,
-    failure: T,
-    body: impl FnOnce() -> Result<T>,
-) -> T {
-    boundary_with(function, args, |_| failure, body)
 }
 
 /// A descriptor prise made, handed to the C caller: from here on it is theirs to close.
@@ -214,10 +246,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_c_name_is_the_enclosing_function() {
+        fn prise_example() -> &'static str {
+            c_name!()
+        }
+        assert_eq!(prise_example(), "prise_example");
+        let in_closure = || c_name!();
+        assert_eq!(in_closure(), "the_c_name_is_the_enclosing_function");
+    }
+
+    #[test]
     fn panics_become_errors_with_eio() {
-        let value = boundary("prise_test", String::new, -1, || -> Result<i32> {
-            panic!("boom")
-        });
+        fn prise_test() -> i32 {
+            ffi_boundary!(String::new, -1, || -> Result<i32> { panic!("boom") })
+        }
+        let value = prise_test();
         assert_eq!(value, -1);
         assert_eq!(Errno::last(), Errno::EIO);
         let text = unsafe { CStr::from_ptr(crate::error::last_message_ptr()) };

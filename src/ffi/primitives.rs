@@ -4,9 +4,7 @@ use std::ffi::{c_int, c_void};
 
 use libc::{size_t, sockaddr, socklen_t, ssize_t};
 
-use super::{
-    boundary, check_out_sockaddr, give, in_bytes, in_sockaddr, out_bytes, out_sockaddr, trace,
-};
+use super::{check_out_sockaddr, give, in_bytes, in_sockaddr, out_bytes, out_sockaddr, trace};
 use crate::addr::{family_name, socktype_name};
 use crate::{io, socket};
 
@@ -20,8 +18,7 @@ use crate::{io, socket};
 /// Ownership: the caller owns the descriptor and closes it with prise_close() or close().
 #[no_mangle]
 pub extern "C" fn prise_socket(domain: c_int, socktype: c_int, protocol: c_int) -> c_int {
-    boundary(
-        "prise_socket",
+    ffi_boundary!(
         || {
             format!(
                 "{}, {}, {protocol}",
@@ -42,8 +39,7 @@ pub extern "C" fn prise_socket(domain: c_int, socktype: c_int, protocol: c_int) 
 /// Ownership: addr is only read during the call.
 #[no_mangle]
 pub extern "C" fn prise_bind(sockfd: c_int, addr: *const sockaddr, addrlen: socklen_t) -> c_int {
-    boundary(
-        "prise_bind",
+    ffi_boundary!(
         || format!("{sockfd}, {}", trace::addr(addr, addrlen)),
         -1,
         || {
@@ -59,12 +55,10 @@ pub extern "C" fn prise_bind(sockfd: c_int, addr: *const sockaddr, addrlen: sock
 /// Returns 0, or -1 with errno (EBADF, ENOTSOCK, EOPNOTSUPP for a datagram socket).
 #[no_mangle]
 pub extern "C" fn prise_listen(sockfd: c_int, backlog: c_int) -> c_int {
-    boundary(
-        "prise_listen",
-        || format!("{sockfd}, {backlog}"),
-        -1,
-        || socket::listen(sockfd, backlog).map(|()| 0),
+    ffi_boundary!(|| format!("{sockfd}, {backlog}"), -1, || socket::listen(
+        sockfd, backlog
     )
+    .map(|()| 0),)
 }
 
 /// Waits for and accepts a connection, as accept(2).
@@ -82,18 +76,13 @@ pub extern "C" fn prise_accept(
     addr: *mut sockaddr,
     addrlen: *mut socklen_t,
 ) -> c_int {
-    boundary(
-        "prise_accept",
-        || format!("{sockfd}"),
-        -1,
-        || {
-            check_out_sockaddr(addr, addrlen)?;
-            let (conn, peer) = socket::accept(sockfd, 0)?;
-            // SAFETY: checked above: addr is NULL, or addr and addrlen are the caller's.
-            unsafe { out_sockaddr(addr, addrlen, &peer) }?;
-            Ok(give(conn))
-        },
-    )
+    ffi_boundary!(|| format!("{sockfd}"), -1, || {
+        check_out_sockaddr(addr, addrlen)?;
+        let (conn, peer) = socket::accept(sockfd, 0)?;
+        // SAFETY: checked above: addr is NULL, or addr and addrlen are the caller's.
+        unsafe { out_sockaddr(addr, addrlen, &peer) }?;
+        Ok(give(conn))
+    },)
 }
 
 /// Connects a socket to a remote address, as connect(2).
@@ -103,8 +92,7 @@ pub extern "C" fn prise_accept(
 /// Ownership: addr is only read during the call.
 #[no_mangle]
 pub extern "C" fn prise_connect(sockfd: c_int, addr: *const sockaddr, addrlen: socklen_t) -> c_int {
-    boundary(
-        "prise_connect",
+    ffi_boundary!(
         || format!("{sockfd}, {}", trace::addr(addr, addrlen)),
         -1,
         || {
@@ -121,8 +109,7 @@ pub extern "C" fn prise_connect(sockfd: c_int, addr: *const sockaddr, addrlen: s
 /// -1 with errno (EBADF, EINTR, EAGAIN on timeout, ECONNRESET, EINVAL for a NULL buf).
 #[no_mangle]
 pub extern "C" fn prise_read(fd: c_int, buf: *mut c_void, count: size_t) -> ssize_t {
-    boundary(
-        "prise_read",
+    ffi_boundary!(
         || format!("{fd}, {}", trace::buffer(buf, count)),
         -1,
         || {
@@ -140,8 +127,7 @@ pub extern "C" fn prise_read(fd: c_int, buf: *mut c_void, count: size_t) -> ssiz
 /// than count), or -1 with errno (EPIPE, EBADF, EINTR, EAGAIN, …).
 #[no_mangle]
 pub extern "C" fn prise_write(fd: c_int, buf: *const c_void, count: size_t) -> ssize_t {
-    boundary(
-        "prise_write",
+    ffi_boundary!(
         || format!("{fd}, {}", trace::buffer(buf, count)),
         -1,
         || {
@@ -162,8 +148,7 @@ pub extern "C" fn prise_send(
     len: size_t,
     flags: c_int,
 ) -> ssize_t {
-    boundary(
-        "prise_send",
+    ffi_boundary!(
         || format!("{sockfd}, {}, {flags}", trace::buffer(buf, len)),
         -1,
         || {
@@ -185,8 +170,7 @@ pub extern "C" fn prise_recv(
     len: size_t,
     flags: c_int,
 ) -> ssize_t {
-    boundary(
-        "prise_recv",
+    ffi_boundary!(
         || format!("{sockfd}, {}, {flags}", trace::buffer(buf, len)),
         -1,
         || {
@@ -212,8 +196,7 @@ pub extern "C" fn prise_sendto(
     dest_addr: *const sockaddr,
     addrlen: socklen_t,
 ) -> ssize_t {
-    boundary(
-        "prise_sendto",
+    ffi_boundary!(
         || {
             format!(
                 "{sockfd}, {}, {flags}, {}",
@@ -250,8 +233,7 @@ pub extern "C" fn prise_recvfrom(
     src_addr: *mut sockaddr,
     addrlen: *mut socklen_t,
 ) -> ssize_t {
-    boundary(
-        "prise_recvfrom",
+    ffi_boundary!(
         || format!("{sockfd}, {}, {flags}", trace::buffer(buf, len)),
         -1,
         || {
@@ -271,12 +253,10 @@ pub extern "C" fn prise_recvfrom(
 /// how: SHUT_RD, SHUT_WR or SHUT_RDWR. Returns 0, or -1 with errno (ENOTCONN, EBADF, EINVAL).
 #[no_mangle]
 pub extern "C" fn prise_shutdown(sockfd: c_int, how: c_int) -> c_int {
-    boundary(
-        "prise_shutdown",
-        || format!("{sockfd}, {how}"),
-        -1,
-        || socket::shutdown(sockfd, how).map(|()| 0),
+    ffi_boundary!(|| format!("{sockfd}, {how}"), -1, || socket::shutdown(
+        sockfd, how
     )
+    .map(|()| 0),)
 }
 
 /// Closes a descriptor, as close(2). Not retried on EINTR (Linux has closed it).
@@ -285,12 +265,7 @@ pub extern "C" fn prise_shutdown(sockfd: c_int, how: c_int) -> c_int {
 /// Ownership: the descriptor is released even when -1 is returned with EINTR or EIO.
 #[no_mangle]
 pub extern "C" fn prise_close(fd: c_int) -> c_int {
-    boundary(
-        "prise_close",
-        || format!("{fd}"),
-        -1,
-        || socket::close(fd).map(|()| 0),
-    )
+    ffi_boundary!(|| format!("{fd}"), -1, || socket::close(fd).map(|()| 0),)
 }
 
 /// getsockname/getpeername into the caller's addr/addrlen, both required.
@@ -320,12 +295,12 @@ pub extern "C" fn prise_getsockname(
     addr: *mut sockaddr,
     addrlen: *mut socklen_t,
 ) -> c_int {
-    boundary(
-        "prise_getsockname",
-        || format!("{sockfd}"),
-        -1,
-        || socket_name(sockfd, addr, addrlen, socket::getsockname),
-    )
+    ffi_boundary!(|| format!("{sockfd}"), -1, || socket_name(
+        sockfd,
+        addr,
+        addrlen,
+        socket::getsockname
+    ),)
 }
 
 /// The peer's address of a connected socket, as getpeername(2).
@@ -338,12 +313,12 @@ pub extern "C" fn prise_getpeername(
     addr: *mut sockaddr,
     addrlen: *mut socklen_t,
 ) -> c_int {
-    boundary(
-        "prise_getpeername",
-        || format!("{sockfd}"),
-        -1,
-        || socket_name(sockfd, addr, addrlen, socket::getpeername),
-    )
+    ffi_boundary!(|| format!("{sockfd}"), -1, || socket_name(
+        sockfd,
+        addr,
+        addrlen,
+        socket::getpeername
+    ),)
 }
 
 /// Sets a socket option, as setsockopt(2).
@@ -358,8 +333,7 @@ pub extern "C" fn prise_setsockopt(
     optval: *const c_void,
     optlen: socklen_t,
 ) -> c_int {
-    boundary(
-        "prise_setsockopt",
+    ffi_boundary!(
         || {
             format!(
                 "{sockfd}, {level}, {optname}, {}",
@@ -388,22 +362,17 @@ pub extern "C" fn prise_getsockopt(
     optval: *mut c_void,
     optlen: *mut socklen_t,
 ) -> c_int {
-    boundary(
-        "prise_getsockopt",
-        || format!("{sockfd}, {level}, {optname}"),
-        -1,
-        || {
-            if optlen.is_null() {
-                return Err(super::null_argument("optlen"));
-            }
-            // SAFETY: optlen is non-NULL; optval is valid for *optlen bytes, or NULL.
-            let value = unsafe { out_bytes(optval, *optlen as usize, "optval") }?;
-            let written = socket::getsockopt(sockfd, level, optname, value)?;
-            // SAFETY: optlen is non-NULL and the caller's.
-            unsafe { *optlen = written as socklen_t };
-            Ok(0)
-        },
-    )
+    ffi_boundary!(|| format!("{sockfd}, {level}, {optname}"), -1, || {
+        if optlen.is_null() {
+            return Err(super::null_argument("optlen"));
+        }
+        // SAFETY: optlen is non-NULL; optval is valid for *optlen bytes, or NULL.
+        let value = unsafe { out_bytes(optval, *optlen as usize, "optval") }?;
+        let written = socket::getsockopt(sockfd, level, optname, value)?;
+        // SAFETY: optlen is non-NULL and the caller's.
+        unsafe { *optlen = written as socklen_t };
+        Ok(0)
+    },)
 }
 
 /// Reads exactly n bytes, looping over short reads and EINTR (UNP's readn).
@@ -413,16 +382,11 @@ pub extern "C" fn prise_getsockopt(
 /// after a failure the bytes already read are in buf and the message says how many.
 #[no_mangle]
 pub extern "C" fn prise_read_full(fd: c_int, buf: *mut c_void, n: size_t) -> ssize_t {
-    boundary(
-        "prise_read_full",
-        || format!("{fd}, {}", trace::buffer(buf, n)),
-        -1,
-        || {
-            // SAFETY: the caller passes buf valid for n bytes, or NULL.
-            let buf = unsafe { out_bytes(buf, n, "buf") }?;
-            io::read_full(fd, buf).map(|n| n as ssize_t)
-        },
-    )
+    ffi_boundary!(|| format!("{fd}, {}", trace::buffer(buf, n)), -1, || {
+        // SAFETY: the caller passes buf valid for n bytes, or NULL.
+        let buf = unsafe { out_bytes(buf, n, "buf") }?;
+        io::read_full(fd, buf).map(|n| n as ssize_t)
+    },)
 }
 
 /// Writes all n bytes, looping over short writes and EINTR (UNP's writen); never raises
@@ -432,14 +396,9 @@ pub extern "C" fn prise_read_full(fd: c_int, buf: *mut c_void, n: size_t) -> ssi
 /// the message says how many bytes had been written.
 #[no_mangle]
 pub extern "C" fn prise_write_all(fd: c_int, buf: *const c_void, n: size_t) -> ssize_t {
-    boundary(
-        "prise_write_all",
-        || format!("{fd}, {}", trace::buffer(buf, n)),
-        -1,
-        || {
-            // SAFETY: the caller passes buf valid for n bytes, or NULL.
-            let buf = unsafe { in_bytes(buf, n, "buf") }?;
-            io::write_all(fd, buf).map(|n| n as ssize_t)
-        },
-    )
+    ffi_boundary!(|| format!("{fd}, {}", trace::buffer(buf, n)), -1, || {
+        // SAFETY: the caller passes buf valid for n bytes, or NULL.
+        let buf = unsafe { in_bytes(buf, n, "buf") }?;
+        io::write_all(fd, buf).map(|n| n as ssize_t)
+    },)
 }

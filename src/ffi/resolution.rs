@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 use libc::{addrinfo, hostent, size_t, sockaddr, socklen_t};
 use nix::errno::Errno;
 
-use super::{boundary, boundary_with, in_sockaddr, optional_str, out_bytes, required_str, trace};
+use super::{in_sockaddr, optional_str, out_bytes, required_str, trace};
 use crate::error::Error;
 use crate::resolve::{self, Hints};
 
@@ -35,10 +35,9 @@ pub extern "C" fn prise_getaddrinfo(
     hints: *const addrinfo,
     res: *mut *mut addrinfo,
 ) -> c_int {
-    boundary_with(
-        "prise_getaddrinfo",
+    ffi_boundary!(
         || format!("{}, {}", trace::text(node), trace::text(service)),
-        gai_code,
+        on_error: gai_code,
         || {
             if res.is_null() {
                 return Err(Error::with_message(Errno::EINVAL, "res is NULL"));
@@ -63,18 +62,13 @@ pub extern "C" fn prise_getaddrinfo(
 /// Frees a list from prise_getaddrinfo() or getAddrInfo(); NULL is allowed and ignored.
 #[no_mangle]
 pub extern "C" fn prise_freeaddrinfo(res: *mut addrinfo) {
-    boundary(
-        "prise_freeaddrinfo",
-        || trace::buffer(res as *const _, 0),
-        (),
-        || {
-            if !res.is_null() {
-                // SAFETY: the list came from libc's getaddrinfo and is the caller's to free.
-                unsafe { libc::freeaddrinfo(res) };
-            }
-            Ok(())
-        },
-    )
+    ffi_boundary!(|| trace::buffer(res as *const _, 0), (), || {
+        if !res.is_null() {
+            // SAFETY: the list came from libc's getaddrinfo and is the caller's to free.
+            unsafe { libc::freeaddrinfo(res) };
+        }
+        Ok(())
+    },)
 }
 
 /// Translates an address into a host and service name, as getnameinfo(3).
@@ -93,10 +87,9 @@ pub extern "C" fn prise_getnameinfo(
     servlen: socklen_t,
     flags: c_int,
 ) -> c_int {
-    boundary_with(
-        "prise_getnameinfo",
+    ffi_boundary!(
         || format!("{}, {flags}", trace::addr(addr, addrlen)),
-        gai_code,
+        on_error: gai_code,
         || {
             // SAFETY: the caller passes addr valid for addrlen bytes, or NULL.
             let addr = unsafe { in_sockaddr(addr, addrlen) }?;
@@ -167,21 +160,16 @@ thread_local! {
 /// prise_gethostbyname() call on the same thread; do not free it.
 #[no_mangle]
 pub extern "C" fn prise_gethostbyname(name: *const c_char) -> *mut hostent {
-    boundary(
-        "prise_gethostbyname",
-        || trace::text(name),
-        std::ptr::null_mut(),
-        || {
-            // SAFETY: the caller passes a NUL-terminated string or NULL.
-            let name = unsafe { required_str(name, "name") }?;
-            let (canonical, addresses) = resolve::host_ipv4(name)?;
-            HOST.try_with(|storage| storage.borrow_mut().fill(canonical, &addresses))
-                .map_err(|_| {
-                    Error::with_message(
-                        Errno::ENOMEM,
-                        "gethostbyname: this thread is ending: its storage for the result is gone",
-                    )
-                })
-        },
-    )
+    ffi_boundary!(|| trace::text(name), std::ptr::null_mut(), || {
+        // SAFETY: the caller passes a NUL-terminated string or NULL.
+        let name = unsafe { required_str(name, "name") }?;
+        let (canonical, addresses) = resolve::host_ipv4(name)?;
+        HOST.try_with(|storage| storage.borrow_mut().fill(canonical, &addresses))
+            .map_err(|_| {
+                Error::with_message(
+                    Errno::ENOMEM,
+                    "gethostbyname: this thread is ending: its storage for the result is gone",
+                )
+            })
+    },)
 }
