@@ -1,7 +1,7 @@
 /*
  * helperSO.h — the course's socket helper (helper/helperSO.h), provided by prise: link
  * with -lprise. Every generation of the helper's calls compiles against it;
- * prise_course.h says how, prise.h documents each function.
+ * prise_course.h says how and documents each function.
  *
  * Its guard is the course's own (the course's helperSO.h uses WRSOCK_H too): put first
  * (cc -include .../helperSO.h), it stands in for whichever copy of the course's header a

@@ -19,9 +19,11 @@
  *  - Ownership is written on each function. Text for free() comes from malloc;
  *    addrinfo lists are libc's and go to freeaddrinfo().
  *  - Thread-safe: no static result buffers (per-thread storage where POSIX has one).
- *  - The prise_* functions never print. The course helper API (getAddrInfo, creerSock,
- *    bindedSocket, …) prints one line on stderr per failure, as the course does;
- *    PRISE_QUIET=1 in the environment silences it. A line stderr cannot take (full
+ *  - The prise_* functions never print.
+ *  - Names: every name this header declares starts with prise_ or PRISE_. The course's
+ *    helper API (getAddrInfo, creerSock, bindedSocket, …, every generation) is in
+ *    helperSO.h / wrsock.h (prise_course.h); it prints one line on stderr per failure,
+ *    as the course does (PRISE_QUIET=1 silences it). A line stderr cannot take (full
  *    disk, closed pipe) is dropped: no abort, no SIGPIPE, the call's result unchanged.
  *  - Text prise writes (sentences, course and PRISE_TRACE lines, prise_addr_format)
  *    shows control characters and NUL escaped (\n, \0, \x01): a name cannot forge a line.
@@ -45,14 +47,9 @@ struct addrinfo;
 struct hostent;
 
 /**
- * glibc's "address family for host not supported" (absent from the libc crate).
- */
-#define EAI_ADDRFAMILY -9
-
-/**
  * The C handler of a server: the client's descriptor and the caller's context.
  */
-typedef int (*PriseHandler)(int conn_fd, void *ctx);
+typedef int (*prise_handler)(int conn_fd, void *ctx);
 
 
 
@@ -508,7 +505,7 @@ int prise_peer_cred(int sock, pid_t *pid, uid_t *uid, gid_t *gid);
  * -1 with errno when listen_fd is not a listening socket or accept fails for good.
  * Ownership: prise closes conn_fd after the handler returns; the caller keeps listen_fd.
  */
-int prise_serve_fork(int listen_fd, PriseHandler handler, void *ctx);
+int prise_serve_fork(int listen_fd, prise_handler handler, void *ctx);
 
 /**
  * Serves clients with a thread each: accepts on listen_fd and runs handler(conn_fd,
@@ -525,94 +522,7 @@ int prise_serve_fork(int listen_fd, PriseHandler handler, void *ctx);
  * Ownership: prise closes conn_fd after the handler returns (or exits its thread); the
  * caller keeps listen_fd.
  */
-int prise_serve_threads(int listen_fd, PriseHandler handler, void *ctx);
-
-/**
- * Resolves an IPv4 address for a socket type, as the course's getAddrInfo: AF_INET,
- * passive (NULL host means 0.0.0.0), NULL service means port 0.
- *
- * Returns the list, or NULL with errno (ENOENT unknown host, EINVAL bad port, …).
- * Ownership: the caller frees the list with freeaddrinfo().
- */
-struct addrinfo *getAddrInfo(const char *host, const char *service, int socktype);
-
-/**
- * The numeric text of an IPv4 address, as the course's getNameInfo:
- * "ADDRESS 127.0.0.1:2023".
- *
- * sa: must not be NULL; must be an AF_INET address (EAFNOSUPPORT otherwise).
- * Returns the text, or NULL with errno. Ownership: the caller free()s the text.
- */
-char *getNameInfo(struct sockaddr_in *sa);
-
-/**
- * Resolves host/port (as getAddrInfo) and creates an unbound socket of the matching
- * family and type, as the course's creerSock.
- *
- * sockfd: must not be NULL; receives the socket (close-on-exec), or -1 on failure.
- * Returns the address, or NULL with errno (EINVAL for a NULL sockfd, ENOENT unknown
- * host, EINVAL bad port, EMFILE, …).
- * Ownership: the caller owns *sockfd. The address belongs to prise and stays valid for
- * the whole process (do not free it; treat it as read-only): the same address and port
- * always give the same pointer, so a million calls do not grow memory.
- */
-struct sockaddr_in *creerSock(char *host, char *port, int socktype, int *sockfd);
-
-/**
- * Creates a socket for host/port (as getAddrInfo), sets SO_REUSEADDR (on a stream
- * socket: on UDP it would let two sockets share the port) and binds it, as the course's
- * bindedSocket (generation 3).
- *
- * addr: may be NULL; otherwise receives the address actually bound (an ephemeral port,
- * asked for with port "0" or NULL, is filled in).
- * Returns the descriptor (close-on-exec); -1 when the name cannot be resolved or the
- * socket made; -2 when bind fails (EADDRINUSE, for UDP too; EACCES, …). errno is set in
- * both cases.
- * Ownership: the caller owns the descriptor.
- *
- * A program compiled against the course's own generation-1 header reaches this symbol
- * with bindedSocket(host, type, port): a port argument from 1 to 65535 (no string can
- * be at such an address on Linux), or a larger 32-bit value where no memory is mapped,
- * is taken as that form's socket type, socktype as its port, and addr is left alone; the
- * call then behaves as prise_course_binded_socket_v1. prise's helperSO.h and wrsock.h
- * send each generation's call to its own function instead.
- */
-int bindedSocket(char *host, char *port, int socktype, struct sockaddr_in *addr);
-
-/**
- * Resolves host/port into an IPv4 address (as getAddrInfo), as the course's
- * creerSockAddr (generation 3); no socket is made.
- *
- * Returns the address, or NULL with errno (ENOENT unknown host, EINVAL bad port).
- * Ownership: as creerSock: the address belongs to prise, stays valid for the whole
- * process, and repeated calls do not grow memory.
- *
- * A program compiled against the course's own generation-1 header reaches this symbol
- * with creerSockAddr(host, port), an int port: a port argument from 1 to 65535 (no
- * string can be at such an address on Linux), or a larger 32-bit value where no memory
- * is mapped, is taken as that int, and the call behaves as
- * prise_course_creer_sock_addr_v1. NULL keeps its meaning here (port 0), and as no
- * socket is made, a socktype that is no socket type is taken as SOCK_STREAM.
- */
-struct sockaddr_in *creerSockAddr(char *host, char *port, int socktype);
-
-/**
- * Writes all n bytes, as the course's writes, retrying EINTR and short writes; never
- * raises SIGPIPE.
- *
- * buf: may be NULL only when n is 0. Returns n, or -1 with errno (EPIPE when the peer
- * has closed, EBADF, EINVAL for a negative n or a NULL buf).
- */
-int writes(int fd, char *buf, int n);
-
-/**
- * Reads n bytes, as the course's reads, retrying EINTR and short reads; stops early at
- * end of file.
- *
- * buf: may be NULL only when n is 0. Returns the count read (less than n only at end of
- * file), or -1 with errno (ECONNRESET, EBADF, EINVAL for a negative n or a NULL buf).
- */
-int reads(int fd, char *buf, int n);
+int prise_serve_threads(int listen_fd, prise_handler handler, void *ctx);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -36,8 +36,8 @@
  * puts it first, and the course's own header, guarded by the same WRSOCK_H, is skipped.
  *
  * Taking a function's address (&bindedSocket, a bare bindedSocket) gives the
- * generation-3 function. prise.h documents the generation-3 functions in full; the older
- * forms are documented below. A test of prise checks these prototypes against the library.
+ * generation-3 function. Each function is documented below; a test of prise checks
+ * these prototypes against the library.
  */
 #ifndef PRISE_COURSE_H
 #define PRISE_COURSE_H
@@ -69,14 +69,42 @@ struct sockaddr_in;
 extern "C" {
 #endif
 
-/* Generation 3: the exported symbols, the course's names and prototypes. The names in
- * parentheses are not expanded by the macros below. */
+/* Generation 3: the exported symbols, the course's names and prototypes (the names in
+ * parentheses are not expanded by the macros below). Lookups are the course's: IPv4,
+ * passive (NULL host: 0.0.0.0), NULL service: port 0; a port is digits 0-65535.
+ * Failures print one line on stderr, except reads and writes, which never print. */
+
+/* Writes all n bytes, retrying EINTR and short writes; never raises SIGPIPE. buf may be
+ * NULL only when n is 0. Returns n, or -1 with errno (EPIPE when the peer has closed,
+ * EBADF, EINVAL for a negative n or a NULL buf). */
 int writes(int fd, char *buf, int n);
+
+/* Reads n bytes, retrying EINTR and short reads; stops early at end of file. Returns the
+ * count read (less than n only at end of file), or -1 with errno. */
 int reads(int fd, char *buf, int n);
+
+/* The IPv4 addresses of host/service for a socket type. Returns the list, to free with
+ * freeaddrinfo(), or NULL with errno (ENOENT unknown host, EINVAL bad port). */
 struct addrinfo *getAddrInfo(const char *host, const char *service, int socktype);
+
+/* "ADDRESS 127.0.0.1:2023", the numeric text of an IPv4 address; sa must not be NULL.
+ * Returns the text, to free(), or NULL with errno (EAFNOSUPPORT for another family). */
 char *getNameInfo(struct sockaddr_in *sa);
+
+/* Resolves host/port and creates an unbound, close-on-exec socket of the matching type
+ * into *sockfd (sockfd must not be NULL; -1 on failure). Returns the address, or NULL
+ * with errno. The address belongs to prise, valid for the whole process and read-only:
+ * the same address always gives the same pointer (no leak; do not free it). */
 struct sockaddr_in *creerSock(char *host, char *port, int socktype, int *sockfd);
+
+/* Creates a close-on-exec socket for host/port, sets SO_REUSEADDR (stream sockets only)
+ * and binds it. addr (may be NULL) receives the address actually bound, an ephemeral
+ * port included. Returns the descriptor, for the caller to close; -1 when the name
+ * cannot be resolved or the socket made; -2 when bind fails (EADDRINUSE, EACCES, ...). */
 int (bindedSocket)(char *host, char *port, int socktype, struct sockaddr_in *addr);
+
+/* Resolves host/port into an IPv4 address; no socket is made. Returns the address
+ * (owned by prise, as creerSock's), or NULL with errno (ENOENT, EINVAL). */
 struct sockaddr_in *(creerSockAddr)(char *host, char *port, int socktype);
 
 /* Generations 1 and 2, reached through the macros. host may be NULL (0.0.0.0); an int

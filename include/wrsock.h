@@ -1,7 +1,7 @@
 /*
  * wrsock.h — the course's socket helper (lib/wrsock.h, or a wrsock.h beside the
  * program), provided by prise: link with -lprise. Every generation of the helper's
- * calls compiles against it; prise_course.h says how, prise.h documents each function.
+ * calls compiles against it; prise_course.h says how and documents each function.
  *
  * Its guard is the course's own, WRSOCK_H: put first (cc -include .../wrsock.h), it
  * stands in for whichever copy of the course's header a program includes.

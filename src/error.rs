@@ -174,7 +174,7 @@ fn gai_reason(code: i32, system_errno: Errno) -> String {
 }
 
 /// glibc's "address family for host not supported" (absent from the libc crate).
-pub const EAI_ADDRFAMILY: i32 = -9;
+pub(crate) const EAI_ADDRFAMILY: i32 = -9;
 
 /// The errno prise sets for a resolution failure (documented in prise.h):
 /// unknown name → ENOENT, unknown or bad service and bad hints → EINVAL,
