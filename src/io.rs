@@ -6,77 +6,7 @@ use std::os::fd::RawFd;
 use nix::errno::Errno;
 
 use crate::error::{Error, Result};
-use crate::socket::os_error;
-
-/// write(2) on a descriptor that is not a socket (pipe, file, terminal) without the
-/// process receiving SIGPIPE: the signal is blocked in this thread for the call, and a
-/// SIGPIPE the call raised is taken back before the mask is restored. A SIGPIPE that was
-/// already pending for another reason is left alone.
-pub fn write_no_sigpipe(fd: RawFd, buf: &[u8]) -> Result<usize> {
-    // SAFETY: the sigset_t values are initialised by sigemptyset before use; the calls
-    // only read and write those local values.
-    unsafe {
-        let mut pipe_only: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut pipe_only);
-        libc::sigaddset(&mut pipe_only, libc::SIGPIPE);
-        let mut saved: libc::sigset_t = std::mem::zeroed();
-        libc::pthread_sigmask(libc::SIG_BLOCK, &pipe_only, &mut saved);
-        let mut pending: libc::sigset_t = std::mem::zeroed();
-        libc::sigpending(&mut pending);
-        let was_pending = libc::sigismember(&pending, libc::SIGPIPE) == 1;
-
-        let ret = libc::write(fd, buf.as_ptr().cast(), buf.len());
-        let result = if ret < 0 {
-            Err(os_error("write", fd, None))
-        } else {
-            Ok(ret as usize)
-        };
-
-        if result.as_ref().is_err_and(|e| e.errno() == Errno::EPIPE) && !was_pending {
-            let zero = libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            };
-            while libc::sigtimedwait(&pipe_only, std::ptr::null_mut(), &zero) < 0
-                && Errno::last() == Errno::EINTR
-            {}
-        }
-        libc::pthread_sigmask(libc::SIG_SETMASK, &saved, std::ptr::null_mut());
-        result
-    }
-}
-
-/// How the next piece goes out: send(MSG_NOSIGNAL) until the descriptor turns out not
-/// to be a socket, then write(2) with SIGPIPE held back.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Writer {
-    Socket,
-    Other,
-}
-
-/// One write that never raises SIGPIPE; moves `writer` to `Other` on ENOTSOCK.
-pub fn write_once(fd: RawFd, buf: &[u8], writer: &mut Writer) -> Result<usize> {
-    if *writer == Writer::Socket {
-        let caller_errno = Errno::last_raw();
-        // SAFETY: buf is valid for buf.len() bytes.
-        let ret = unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) };
-        if ret >= 0 {
-            return Ok(ret as usize);
-        }
-        if Errno::last() != Errno::ENOTSOCK {
-            return Err(os_error("write", fd, None));
-        }
-        *writer = Writer::Other;
-        // The ENOTSOCK was prise's question, not the caller's failure: a write that
-        // succeeds leaves errno as the caller had it, as write(2) would.
-        let written = write_no_sigpipe(fd, buf);
-        if written.is_ok() {
-            Errno::set_raw(caller_errno);
-        }
-        return written;
-    }
-    write_no_sigpipe(fd, buf)
-}
+use crate::socket::{self, write_once, Writer};
 
 /// Writes one line for a person on stderr (a course function's failure, a PRISE_TRACE
 /// line), in one write so that the lines of several threads do not mix. When stderr
@@ -109,14 +39,11 @@ pub fn read_full(fd: RawFd, buf: &mut [u8]) -> Result<usize> {
     let total = buf.len();
     let mut done = 0;
     while done < total {
-        let rest = &mut buf[done..];
-        // SAFETY: rest is valid for writes of rest.len() bytes.
-        let ret = unsafe { libc::read(fd, rest.as_mut_ptr().cast(), rest.len()) };
-        match ret {
-            0 => break,
-            n if n > 0 => done += n as usize,
-            _ if Errno::last() == Errno::EINTR => continue,
-            _ => return Err(partial(os_error("read", fd, None), done, total, "read")),
+        match socket::read(fd, &mut buf[done..]) {
+            Ok(0) => break,
+            Ok(n) => done += n,
+            Err(e) if e.errno() == Errno::EINTR => continue,
+            Err(e) => return Err(partial(e, done, total, "read")),
         }
     }
     Ok(done)
@@ -172,7 +99,14 @@ mod tests {
         unsafe { libc::close(a) };
 
         // A pipe: the fallback path must hold SIGPIPE back too.
-        let (r, w) = nix::unistd::pipe().unwrap();
+        let (r, w) = {
+            let mut fds = [0; 2];
+            assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+            unsafe {
+                use std::os::fd::{FromRawFd, OwnedFd};
+                (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1]))
+            }
+        };
         drop(r);
         let err = write_all(w.as_raw_fd(), b"hello").unwrap_err();
         assert_eq!(err.errno(), Errno::EPIPE);

@@ -8,11 +8,14 @@ pub mod addr;
 pub mod course;
 pub mod error;
 pub mod ffi;
-pub mod helpers;
+pub mod fdpass;
+pub mod inet;
+pub mod line;
 pub mod io;
 pub mod resolve;
 pub mod serve;
 pub mod socket;
+pub mod unix;
 
 pub use addr::SockAddr;
 pub use error::{Error, Result};
@@ -235,6 +238,66 @@ mod abi_checks {
         assert!(
             found.is_empty(),
             "printing that can panic or raise SIGPIPE: {found:#?}"
+        );
+    }
+
+    /// One system-call layer: the socket and descriptor calls are made in src/socket.rs
+    /// only (through its `syscall!`), and the layer depends on nothing above it.
+    #[test]
+    fn socket_system_calls_are_made_in_one_module() {
+        const CALLS: &[&str] = &[
+            "socket",
+            "socketpair",
+            "bind",
+            "listen",
+            "accept",
+            "accept4",
+            "connect",
+            "send",
+            "sendto",
+            "sendmsg",
+            "recv",
+            "recvfrom",
+            "recvmsg",
+            "read",
+            "write",
+            "readv",
+            "writev",
+            "shutdown",
+            "close",
+            "getsockname",
+            "getpeername",
+            "setsockopt",
+            "getsockopt",
+            "fcntl",
+            "poll",
+            "epoll_create1",
+            "epoll_ctl",
+            "epoll_wait",
+            "dup",
+        ];
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut found = Vec::new();
+        for file in walk(&src) {
+            if file.ends_with("socket.rs") {
+                let text = std::fs::read_to_string(&file).unwrap();
+                assert!(
+                    !text.contains("crate::io"),
+                    "the layer must not depend on io"
+                );
+                continue;
+            }
+            let text = std::fs::read_to_string(&file).unwrap();
+            let code = text.split("#[cfg(test)]").next().unwrap();
+            for call in CALLS {
+                if code.contains(&format!("libc::{call}(")) {
+                    found.push(format!("{}: libc::{call}", file.display()));
+                }
+            }
+        }
+        assert!(
+            found.is_empty(),
+            "system calls outside src/socket.rs: {found:#?}"
         );
     }
 

@@ -11,11 +11,8 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use nix::errno::Errno;
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::socket::{getsockopt, sockopt};
 
 use crate::error::{Error, Result};
-use crate::helpers::borrowed;
 use crate::socket;
 
 /// The caller's handler and the context it is given; prise never looks inside ctx.
@@ -47,9 +44,9 @@ enum AcceptOutcome {
 
 /// Refuses a socket that is not listening, before the loop starts.
 fn check_listening(listen_fd: RawFd) -> Result<()> {
-    let listening = getsockopt(&borrowed(listen_fd)?, sockopt::AcceptConn)
-        .map_err(|errno| Error::new(errno, format!("serve on descriptor {listen_fd}")))?;
-    if !listening {
+    let listening = socket::get_int_option(listen_fd, libc::SOL_SOCKET, libc::SO_ACCEPTCONN)
+        .map_err(|e| Error::new(e.errno(), format!("serve on descriptor {listen_fd}")))?;
+    if listening == 0 {
         return Err(Error::with_message(
             Errno::EINVAL,
             format!("serve on socket {listen_fd}: the socket is not listening (call listen first)"),
@@ -80,11 +77,11 @@ fn after_accept_error(error: Error) -> Result<AcceptOutcome> {
 fn next_connection(listen_fd: RawFd, tick: &mut dyn FnMut()) -> Result<Option<OwnedFd>> {
     loop {
         tick();
-        let mut fds = [PollFd::new(borrowed(listen_fd)?, PollFlags::POLLIN)];
-        match poll(&mut fds, PollTimeout::from(200u16)) {
-            Ok(0) | Err(Errno::EINTR) => continue,
-            Ok(_) => {}
-            Err(errno) => return Err(Error::new(errno, format!("poll on socket {listen_fd}"))),
+        match socket::poll_one(listen_fd, libc::POLLIN, 200) {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(e) if e.errno() == Errno::EINTR => continue,
+            Err(e) => return Err(e),
         }
         match socket::accept(listen_fd, libc::SOCK_CLOEXEC) {
             Ok((conn, _)) => return Ok(Some(conn)),

@@ -1,18 +1,28 @@
-//! The BSD socket primitives in safe Rust. Each returns the system call's result or an
-//! [`Error`] naming the call, the descriptor, the address and the reason, with the
-//! usual cause when there is one. Nothing here retries EINTR: these keep POSIX
-//! semantics; the looping helpers live in [`crate::io`].
-//!
-//! A descriptor made here is an `OwnedFd`, closed when dropped, so that no early return
-//! can leak one; the C face turns it into a number for its caller (`src/ffi/`). The
-//! descriptors the caller passes in are theirs and stay numbers (`RawFd`).
+//! The system-call layer: every system call of the core is made here, through
+//! [`syscall!`], and nowhere else (a test checks). The rule for nix and libc: libc for
+//! the calls, nix for `Errno` only. Each function turns the kernel's -1 into an
+//! [`Error`] whose sentence names the call, the socket, the address and the usual cause.
 
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 use nix::errno::Errno;
 
 use crate::addr::{family_name, socktype_name, SockAddr};
 use crate::error::{Error, Result};
+
+/// Calls a libc function and turns its -1 into the errno it left, as socket2's
+/// `syscall!`. The caller's `// SAFETY:` comment says why the arguments are valid.
+macro_rules! syscall {
+    ($function:ident ( $($arg:expr),* $(,)? )) => {{
+        #[allow(unused_unsafe)]
+        let ret = unsafe { libc::$function($($arg),*) };
+        if ret == -1 {
+            Err(Errno::last())
+        } else {
+            Ok(ret)
+        }
+    }};
+}
 
 /// The error of the system call that just failed, with a hint for the usual causes.
 /// `op` is the call's name, `addr` the address it was given, if any.
@@ -76,12 +86,14 @@ fn explain(op: &str, fd: RawFd, errno: Errno, addr: Option<&SockAddr>) -> Option
     })
 }
 
-fn ret_unit(ret: libc::c_int, op: &str, fd: RawFd, addr: Option<&SockAddr>) -> Result<()> {
-    if ret < 0 {
-        Err(os_error(op, fd, addr))
-    } else {
-        Ok(())
-    }
+fn ret_unit(
+    ret: std::result::Result<libc::c_int, Errno>,
+    op: &str,
+    fd: RawFd,
+    addr: Option<&SockAddr>,
+) -> Result<()> {
+    ret.map(drop)
+        .map_err(|errno| os_error_of(errno, op, fd, addr))
 }
 
 /// Takes ownership of a descriptor a system call has just made.
@@ -90,12 +102,14 @@ fn owned(fd: RawFd) -> OwnedFd {
     unsafe { OwnedFd::from_raw_fd(fd) }
 }
 
-fn ret_len(ret: libc::ssize_t, op: &str, fd: RawFd, addr: Option<&SockAddr>) -> Result<usize> {
-    if ret < 0 {
-        Err(os_error(op, fd, addr))
-    } else {
-        Ok(ret as usize)
-    }
+fn ret_len(
+    ret: std::result::Result<libc::ssize_t, Errno>,
+    op: &str,
+    fd: RawFd,
+    addr: Option<&SockAddr>,
+) -> Result<usize> {
+    ret.map(|n| n as usize)
+        .map_err(|errno| os_error_of(errno, op, fd, addr))
 }
 
 /// socket(2), with the flags the caller gives (prise_socket).
@@ -105,26 +119,27 @@ pub fn socket(
     protocol: libc::c_int,
 ) -> Result<OwnedFd> {
     // SAFETY: plain system call on integers.
-    let fd = unsafe { libc::socket(domain, socktype, protocol) };
-    if fd < 0 {
-        let errno = Errno::last();
-        let error = Error::new(
-            errno,
-            format!(
-                "socket({}, {}, {protocol})",
-                family_name(domain),
-                socktype_name(socktype)
-            ),
-        );
-        return Err(match errno {
-            Errno::EAFNOSUPPORT => error.hint("this system does not offer that family"),
-            Errno::EMFILE => error.hint("this process has no descriptor left: close some"),
-            Errno::EINVAL | Errno::EPROTONOSUPPORT | Errno::ESOCKTNOSUPPORT => {
-                error.hint("that family, type and protocol do not go together")
-            }
-            _ => error,
-        });
-    }
+    let fd = match syscall!(socket(domain, socktype, protocol)) {
+        Ok(fd) => fd,
+        Err(errno) => {
+            let error = Error::new(
+                errno,
+                format!(
+                    "socket({}, {}, {protocol})",
+                    family_name(domain),
+                    socktype_name(socktype)
+                ),
+            );
+            return Err(match errno {
+                Errno::EAFNOSUPPORT => error.hint("this system does not offer that family"),
+                Errno::EMFILE => error.hint("this process has no descriptor left: close some"),
+                Errno::EINVAL | Errno::EPROTONOSUPPORT | Errno::ESOCKTNOSUPPORT => {
+                    error.hint("that family, type and protocol do not go together")
+                }
+                _ => error,
+            });
+        }
+    };
     Ok(owned(fd))
 }
 
@@ -141,13 +156,13 @@ pub fn new_socket(
 
 pub fn bind(fd: RawFd, addr: &SockAddr) -> Result<()> {
     // SAFETY: addr points to addr.len() valid bytes.
-    let ret = unsafe { libc::bind(fd, addr.as_ptr(), addr.len()) };
+    let ret = syscall!(bind(fd, addr.as_ptr(), addr.len()));
     ret_unit(ret, "bind", fd, Some(addr))
 }
 
 pub fn listen(fd: RawFd, backlog: libc::c_int) -> Result<()> {
     // SAFETY: plain system call on integers.
-    ret_unit(unsafe { libc::listen(fd, backlog) }, "listen", fd, None)
+    ret_unit(syscall!(listen(fd, backlog)), "listen", fd, None)
 }
 
 /// accept4(2), returning the peer's address too; `flags` 0 is accept(2) (prise_accept),
@@ -156,37 +171,33 @@ pub fn accept(fd: RawFd, flags: libc::c_int) -> Result<(OwnedFd, SockAddr)> {
     let mut peer = SockAddr::for_kernel();
     let mut len = peer.len();
     // SAFETY: peer has room for len bytes; the kernel writes at most that.
-    let conn = unsafe { libc::accept4(fd, peer.as_mut_ptr(), &mut len, flags) };
-    if conn < 0 {
-        return Err(os_error("accept", fd, None));
-    }
+    let conn = syscall!(accept4(fd, peer.as_mut_ptr(), &mut len, flags))
+        .map_err(|errno| os_error_of(errno, "accept", fd, None))?;
     peer.set_len(len);
     Ok((owned(conn), peer))
 }
 
 pub fn connect(fd: RawFd, addr: &SockAddr) -> Result<()> {
     // SAFETY: addr points to addr.len() valid bytes.
-    let ret = unsafe { libc::connect(fd, addr.as_ptr(), addr.len()) };
+    let ret = syscall!(connect(fd, addr.as_ptr(), addr.len()));
     ret_unit(ret, "connect", fd, Some(addr))
 }
 
 /// send(2); MSG_NOSIGNAL is always added: a closed peer is EPIPE, never a SIGPIPE death.
 pub fn send(fd: RawFd, buf: &[u8], flags: libc::c_int) -> Result<usize> {
     // SAFETY: buf is valid for buf.len() bytes.
-    let ret = unsafe {
-        libc::send(
-            fd,
-            buf.as_ptr().cast(),
-            buf.len(),
-            flags | libc::MSG_NOSIGNAL,
-        )
-    };
+    let ret = syscall!(send(
+        fd,
+        buf.as_ptr().cast(),
+        buf.len(),
+        flags | libc::MSG_NOSIGNAL,
+    ));
     ret_len(ret, "send", fd, None)
 }
 
 pub fn recv(fd: RawFd, buf: &mut [u8], flags: libc::c_int) -> Result<usize> {
     // SAFETY: buf is valid for writes of buf.len() bytes.
-    let ret = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), flags) };
+    let ret = syscall!(recv(fd, buf.as_mut_ptr().cast(), buf.len(), flags));
     ret_len(ret, "recv", fd, None)
 }
 
@@ -197,16 +208,14 @@ pub fn sendto(fd: RawFd, buf: &[u8], flags: libc::c_int, to: Option<&SockAddr>) 
         None => (std::ptr::null(), 0),
     };
     // SAFETY: buf is valid for buf.len() bytes; ptr is NULL or valid for len bytes.
-    let ret = unsafe {
-        libc::sendto(
-            fd,
-            buf.as_ptr().cast(),
-            buf.len(),
-            flags | libc::MSG_NOSIGNAL,
-            ptr,
-            len,
-        )
-    };
+    let ret = syscall!(sendto(
+        fd,
+        buf.as_ptr().cast(),
+        buf.len(),
+        flags | libc::MSG_NOSIGNAL,
+        ptr,
+        len,
+    ));
     ret_len(ret, "sendto", fd, to)
 }
 
@@ -215,16 +224,14 @@ pub fn recvfrom(fd: RawFd, buf: &mut [u8], flags: libc::c_int) -> Result<(usize,
     let mut from = SockAddr::for_kernel();
     let mut len = from.len();
     // SAFETY: buf is valid for buf.len() bytes; from has room for len bytes.
-    let ret = unsafe {
-        libc::recvfrom(
-            fd,
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-            flags,
-            from.as_mut_ptr(),
-            &mut len,
-        )
-    };
+    let ret = syscall!(recvfrom(
+        fd,
+        buf.as_mut_ptr().cast(),
+        buf.len(),
+        flags,
+        from.as_mut_ptr(),
+        &mut len,
+    ));
     let n = ret_len(ret, "recvfrom", fd, None)?;
     from.set_len(len);
     Ok((n, from))
@@ -233,33 +240,219 @@ pub fn recvfrom(fd: RawFd, buf: &mut [u8], flags: libc::c_int) -> Result<(usize,
 /// read(2): works on any descriptor.
 pub fn read(fd: RawFd, buf: &mut [u8]) -> Result<usize> {
     // SAFETY: buf is valid for writes of buf.len() bytes.
-    let ret = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+    let ret = syscall!(read(fd, buf.as_mut_ptr().cast(), buf.len()));
     ret_len(ret, "read", fd, None)
 }
 
 /// write(2) that never raises SIGPIPE: send(MSG_NOSIGNAL) on a socket; on any other
-/// descriptor a write with SIGPIPE held back (see [`crate::io::write_once`]).
+/// descriptor a write with SIGPIPE held back (see [`write_once`]).
 pub fn write(fd: RawFd, buf: &[u8]) -> Result<usize> {
-    crate::io::write_once(fd, buf, &mut crate::io::Writer::Socket)
+    write_once(fd, buf, &mut Writer::Socket)
+}
+
+/// write(2) on a descriptor that is not a socket (pipe, file, terminal) without the
+/// process receiving SIGPIPE: the signal is blocked in this thread for the call, and a
+/// SIGPIPE the call raised is taken back before the mask is restored. A SIGPIPE that was
+/// already pending for another reason is left alone.
+pub fn write_no_sigpipe(fd: RawFd, buf: &[u8]) -> Result<usize> {
+    // SAFETY: the sigset_t values are initialised by sigemptyset before use; the calls
+    // only read and write those local values.
+    unsafe {
+        let mut pipe_only: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut pipe_only);
+        libc::sigaddset(&mut pipe_only, libc::SIGPIPE);
+        let mut saved: libc::sigset_t = std::mem::zeroed();
+        libc::pthread_sigmask(libc::SIG_BLOCK, &pipe_only, &mut saved);
+        let mut pending: libc::sigset_t = std::mem::zeroed();
+        libc::sigpending(&mut pending);
+        let was_pending = libc::sigismember(&pending, libc::SIGPIPE) == 1;
+
+        let ret = libc::write(fd, buf.as_ptr().cast(), buf.len());
+        let result = if ret < 0 {
+            Err(os_error("write", fd, None))
+        } else {
+            Ok(ret as usize)
+        };
+
+        if result.as_ref().is_err_and(|e| e.errno() == Errno::EPIPE) && !was_pending {
+            let zero = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            while libc::sigtimedwait(&pipe_only, std::ptr::null_mut(), &zero) < 0
+                && Errno::last() == Errno::EINTR
+            {}
+        }
+        libc::pthread_sigmask(libc::SIG_SETMASK, &saved, std::ptr::null_mut());
+        result
+    }
+}
+
+/// How the next piece goes out: send(MSG_NOSIGNAL) until the descriptor turns out not
+/// to be a socket, then write(2) with SIGPIPE held back.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Writer {
+    Socket,
+    Other,
+}
+
+/// One write that never raises SIGPIPE; moves `writer` to `Other` on ENOTSOCK.
+pub fn write_once(fd: RawFd, buf: &[u8], writer: &mut Writer) -> Result<usize> {
+    if *writer == Writer::Socket {
+        let caller_errno = Errno::last_raw();
+        // SAFETY: buf is valid for buf.len() bytes.
+        let ret = unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) };
+        if ret >= 0 {
+            return Ok(ret as usize);
+        }
+        if Errno::last() != Errno::ENOTSOCK {
+            return Err(os_error("write", fd, None));
+        }
+        *writer = Writer::Other;
+        // The ENOTSOCK was prise's question, not the caller's failure: a write that
+        // succeeds leaves errno as the caller had it, as write(2) would.
+        let written = write_no_sigpipe(fd, buf);
+        if written.is_ok() {
+            Errno::set_raw(caller_errno);
+        }
+        return written;
+    }
+    write_no_sigpipe(fd, buf)
+}
+
+/// The descriptor's status flags (F_GETFL: O_NONBLOCK, …).
+pub fn status_flags(fd: RawFd) -> Result<libc::c_int> {
+    // SAFETY: fcntl on an integer descriptor.
+    syscall!(fcntl(fd, libc::F_GETFL)).map_err(|errno| os_error_of(errno, "fcntl", fd, None))
+}
+
+/// Turns O_NONBLOCK on or off.
+pub fn set_nonblocking(fd: RawFd, on: bool) -> Result<()> {
+    let flags = status_flags(fd)?;
+    let wanted = if on {
+        flags | libc::O_NONBLOCK
+    } else {
+        flags & !libc::O_NONBLOCK
+    };
+    // SAFETY: fcntl on an integer descriptor with integer flags.
+    ret_unit(
+        syscall!(fcntl(fd, libc::F_SETFL, wanted)),
+        "fcntl",
+        fd,
+        None,
+    )
+}
+
+/// A close-on-exec duplicate of `fd` (F_DUPFD_CLOEXEC).
+pub fn dup_cloexec(fd: RawFd) -> Result<OwnedFd> {
+    // SAFETY: fcntl on an integer descriptor; the new one is owned at once.
+    let copy = syscall!(fcntl(fd, libc::F_DUPFD_CLOEXEC, 0))
+        .map_err(|errno| os_error_of(errno, "dup", fd, None))?;
+    Ok(owned(copy))
+}
+
+/// poll(2) on one descriptor for `events`, at most `millis` (-1: no limit): whether it
+/// became ready. EINTR is returned, for the caller to decide.
+pub fn poll_one(fd: RawFd, events: libc::c_short, millis: libc::c_int) -> Result<bool> {
+    let mut entry = libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    };
+    // SAFETY: one pollfd, ours.
+    let ready = syscall!(poll(&mut entry, 1, millis))
+        .map_err(|errno| os_error_of(errno, "poll", fd, None))?;
+    Ok(ready > 0)
+}
+
+/// A socket option read as the plain C value `T` (a timeval, a ucred, an int).
+pub fn get_option<T: Copy>(fd: RawFd, level: libc::c_int, name: libc::c_int) -> Result<T> {
+    // SAFETY: T is plain data (the option's C struct); all-zero is a valid start.
+    let mut value: T = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<T>() as libc::socklen_t;
+    // SAFETY: value is valid for writes of len bytes.
+    syscall!(getsockopt(
+        fd,
+        level,
+        name,
+        (&mut value as *mut T).cast(),
+        &mut len
+    ))
+    .map_err(|errno| os_error_of(errno, &format!("getsockopt({level}, {name})"), fd, None))?;
+    Ok(value)
+}
+
+/// sendmsg(2) with MSG_NOSIGNAL added.
+///
+/// # Safety
+/// `message` points at live buffers of the lengths it gives.
+pub unsafe fn sendmsg(fd: RawFd, message: &libc::msghdr, flags: libc::c_int) -> Result<usize> {
+    ret_len(
+        syscall!(sendmsg(fd, message, flags | libc::MSG_NOSIGNAL)),
+        "sendmsg",
+        fd,
+        None,
+    )
+}
+
+/// recvmsg(2).
+///
+/// # Safety
+/// `message` points at live buffers of the lengths it gives.
+pub unsafe fn recvmsg(fd: RawFd, message: &mut libc::msghdr, flags: libc::c_int) -> Result<usize> {
+    ret_len(syscall!(recvmsg(fd, message, flags)), "recvmsg", fd, None)
+}
+
+/// An epoll instance (close-on-exec) watching `fd` for `events`.
+pub fn epoll_watching(fd: RawFd, events: u32) -> Result<OwnedFd> {
+    // SAFETY: epoll_create1 on a flag; the new descriptor is owned at once.
+    let epoll = owned(
+        syscall!(epoll_create1(libc::EPOLL_CLOEXEC))
+            .map_err(|errno| os_error_of(errno, "epoll_create1", fd, None))?,
+    );
+    let mut event = libc::epoll_event { events, u64: 0 };
+    // SAFETY: epoll_ctl on integers and a local event.
+    ret_unit(
+        syscall!(epoll_ctl(
+            epoll.as_raw_fd(),
+            libc::EPOLL_CTL_ADD,
+            fd,
+            &mut event
+        )),
+        "epoll_ctl",
+        fd,
+        None,
+    )?;
+    Ok(epoll)
+}
+
+/// One epoll_wait(2) for one event, at most `millis`: its events, or None on timeout.
+/// EINTR is returned, for the caller to decide.
+pub fn epoll_wait_one(epoll: &OwnedFd, millis: libc::c_int) -> Result<Option<u32>> {
+    let mut event = libc::epoll_event { events: 0, u64: 0 };
+    // SAFETY: room for one event.
+    let n = syscall!(epoll_wait(epoll.as_raw_fd(), &mut event, 1, millis))
+        .map_err(|errno| os_error_of(errno, "epoll_wait", epoll.as_raw_fd(), None))?;
+    Ok((n > 0).then_some(event.events))
 }
 
 pub fn shutdown(fd: RawFd, how: libc::c_int) -> Result<()> {
     // SAFETY: plain system call on integers.
-    let ret = unsafe { libc::shutdown(fd, how) };
+    let ret = syscall!(shutdown(fd, how));
     ret_unit(ret, "shutdown", fd, None)
 }
 
 /// close(2). Not retried on EINTR: Linux has released the descriptor already.
 pub fn close(fd: RawFd) -> Result<()> {
     // SAFETY: plain system call on an integer.
-    ret_unit(unsafe { libc::close(fd) }, "close", fd, None)
+    ret_unit(syscall!(close(fd)), "close", fd, None)
 }
 
 pub fn getsockname(fd: RawFd) -> Result<SockAddr> {
     let mut addr = SockAddr::for_kernel();
     let mut len = addr.len();
     // SAFETY: addr has room for len bytes.
-    let ret = unsafe { libc::getsockname(fd, addr.as_mut_ptr(), &mut len) };
+    let ret = syscall!(getsockname(fd, addr.as_mut_ptr(), &mut len));
     ret_unit(ret, "getsockname", fd, None)?;
     addr.set_len(len);
     Ok(addr)
@@ -269,7 +462,7 @@ pub fn getpeername(fd: RawFd) -> Result<SockAddr> {
     let mut addr = SockAddr::for_kernel();
     let mut len = addr.len();
     // SAFETY: addr has room for len bytes.
-    let ret = unsafe { libc::getpeername(fd, addr.as_mut_ptr(), &mut len) };
+    let ret = syscall!(getpeername(fd, addr.as_mut_ptr(), &mut len));
     ret_unit(ret, "getpeername", fd, None)?;
     addr.set_len(len);
     Ok(addr)
@@ -280,11 +473,9 @@ pub fn setsockopt(fd: RawFd, level: libc::c_int, name: libc::c_int, value: &[u8]
     let len = libc::socklen_t::try_from(value.len())
         .map_err(|_| Error::with_message(Errno::EINVAL, "option value too large"))?;
     // SAFETY: value is valid for len bytes.
-    let ret = unsafe { libc::setsockopt(fd, level, name, value.as_ptr().cast(), len) };
-    // The call's name is only written out when there is a failure to report.
-    if ret < 0 {
-        return Err(os_error(&format!("setsockopt({level}, {name})"), fd, None));
-    }
+    syscall!(setsockopt(fd, level, name, value.as_ptr().cast(), len))
+        // The call's name is only written out when there is a failure to report.
+        .map_err(|errno| os_error_of(errno, &format!("setsockopt({level}, {name})"), fd, None))?;
     Ok(())
 }
 
@@ -297,10 +488,14 @@ pub fn getsockopt(
 ) -> Result<usize> {
     let mut len = libc::socklen_t::try_from(value.len()).unwrap_or(libc::socklen_t::MAX);
     // SAFETY: value is valid for writes of len bytes.
-    let ret = unsafe { libc::getsockopt(fd, level, name, value.as_mut_ptr().cast(), &mut len) };
-    if ret < 0 {
-        return Err(os_error(&format!("getsockopt({level}, {name})"), fd, None));
-    }
+    syscall!(getsockopt(
+        fd,
+        level,
+        name,
+        value.as_mut_ptr().cast(),
+        &mut len
+    ))
+    .map_err(|errno| os_error_of(errno, &format!("getsockopt({level}, {name})"), fd, None))?;
     Ok(len as usize)
 }
 
@@ -319,6 +514,21 @@ pub fn set_int_option(
     value: libc::c_int,
 ) -> Result<()> {
     setsockopt(fd, level, name, &value.to_ne_bytes())
+}
+
+/// A connected pair of Unix sockets of `socktype`, for tests.
+#[cfg(test)]
+pub(crate) fn socketpair(socktype: libc::c_int) -> (OwnedFd, OwnedFd) {
+    let mut sv = [0; 2];
+    // SAFETY: room for the two descriptors; each is owned at once.
+    syscall!(socketpair(
+        libc::AF_UNIX,
+        socktype | libc::SOCK_CLOEXEC,
+        0,
+        sv.as_mut_ptr()
+    ))
+    .expect("socketpair");
+    (owned(sv[0]), owned(sv[1]))
 }
 
 #[cfg(test)]

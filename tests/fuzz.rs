@@ -9,7 +9,7 @@ use std::ffi::{c_char, CStr, CString};
 use std::time::{Duration, Instant};
 
 use prise::ffi::course::{creerSockAddr, getAddrInfo, writes};
-use prise::ffi::helpers::{prise_addr_format, prise_unix_connect};
+use prise::ffi::high_level::{prise_addr_format, prise_unix_connect};
 use prise::ffi::info::prise_last_error;
 use prise::ffi::resolution::{prise_freeaddrinfo, prise_getaddrinfo, prise_getnameinfo};
 

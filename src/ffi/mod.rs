@@ -53,7 +53,7 @@ macro_rules! c_name {
 pub mod info;
 pub mod primitives;
 pub mod resolution;
-pub mod helpers;
+pub mod high_level;
 pub mod course;
 mod interned;
 pub(crate) mod trace;

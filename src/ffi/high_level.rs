@@ -11,7 +11,7 @@ use super::{give, in_sockaddr, optional_str, out_bytes, out_sockaddr, required_s
 use crate::addr::socktype_name;
 use crate::addr::SockAddr;
 use crate::error::{Error, Result};
-use crate::{helpers, serve, socket};
+use crate::{fdpass, inet, line, serve, socket, unix};
 
 /// Connects a TCP socket to host:service, trying every address in order (IPv6 and
 /// IPv4, as the resolver sorts them) until one connects.
@@ -34,7 +34,7 @@ pub extern "C" fn prise_tcp_connect(host: *const c_char, service: *const c_char)
                     required_str(service, "service")?,
                 )
             };
-            helpers::tcp_connect(host, service, None).map(give)
+            inet::tcp_connect(host, service, None).map(give)
         },
     )
 }
@@ -70,7 +70,7 @@ pub extern "C" fn prise_tcp_connect_timeout(
                         format!("timeout {millis} ms: give a positive number"),
                     )
                 })?;
-            helpers::tcp_connect(host, service, Some(Duration::from_millis(millis))).map(give)
+            inet::tcp_connect(host, service, Some(Duration::from_millis(millis))).map(give)
         },
     )
 }
@@ -95,7 +95,7 @@ pub extern "C" fn prise_tcp_listen(
             // SAFETY: the caller passes NUL-terminated strings or NULL.
             let (host, service) =
                 unsafe { (optional_str(host), required_str(service, "service")?) };
-            helpers::tcp_listen(host, service, backlog).map(give)
+            inet::tcp_listen(host, service, backlog).map(give)
         },
     )
 }
@@ -113,7 +113,7 @@ pub extern "C" fn prise_udp_bind(host: *const c_char, service: *const c_char) ->
             // SAFETY: the caller passes NUL-terminated strings or NULL.
             let (host, service) =
                 unsafe { (optional_str(host), required_str(service, "service")?) };
-            helpers::udp_bind(host, service).map(give)
+            inet::udp_bind(host, service).map(give)
         },
     )
 }
@@ -136,7 +136,7 @@ pub extern "C" fn prise_udp_connect(host: *const c_char, service: *const c_char)
                     required_str(service, "service")?,
                 )
             };
-            helpers::udp_connect(host, service).map(give)
+            inet::udp_connect(host, service).map(give)
         },
     )
 }
@@ -161,7 +161,7 @@ pub extern "C" fn prise_unix_listen(path: *const c_char, socktype: c_int) -> c_i
         || {
             // SAFETY: the caller passes a NUL-terminated string or NULL.
             let path = unsafe { required_str(path, "path") }?;
-            helpers::unix_listen(path, socktype).map(give)
+            unix::unix_listen(path, socktype).map(give)
         },
     )
 }
@@ -179,7 +179,7 @@ pub extern "C" fn prise_unix_connect(path: *const c_char, socktype: c_int) -> c_
         || {
             // SAFETY: the caller passes a NUL-terminated string or NULL.
             let path = unsafe { required_str(path, "path") }?;
-            helpers::unix_connect(path, socktype).map(give)
+            unix::unix_connect(path, socktype).map(give)
         },
     )
 }
@@ -212,7 +212,7 @@ pub extern "C" fn prise_read_line(fd: c_int, buf: *mut c_char, n: size_t) -> ssi
             }
             // SAFETY: the caller passes buf valid for n bytes.
             let buf = unsafe { out_bytes(buf.cast(), n, "buf") }?;
-            helpers::read_line(fd, buf).map(|n| n as ssize_t)
+            line::read_line(fd, buf).map(|n| n as ssize_t)
         },
     )
 }
@@ -224,7 +224,7 @@ pub extern "C" fn prise_read_line(fd: c_int, buf: *mut c_char, n: size_t) -> ssi
 /// EBADF, ENOTSOCK).
 #[no_mangle]
 pub extern "C" fn prise_set_timeout(fd: c_int, millis: c_int) -> c_int {
-    ffi_boundary!(|| format!("{fd}, {millis}"), -1, || helpers::set_timeout(
+    ffi_boundary!(|| format!("{fd}, {millis}"), -1, || line::set_timeout(
         fd, millis
     )
     .map(|()| 0),)
@@ -375,10 +375,8 @@ pub extern "C" fn prise_peer_address(fd: c_int, buf: *mut c_char, n: size_t) -> 
 /// keeps fd; the receiver gets its own copy.
 #[no_mangle]
 pub extern "C" fn prise_send_fd(sock: c_int, fd: c_int) -> c_int {
-    ffi_boundary!(|| format!("{sock}, {fd}"), -1, || helpers::send_fd(
-        sock, fd
-    )
-    .map(|()| 0),)
+    ffi_boundary!(|| format!("{sock}, {fd}"), -1, || fdpass::send_fd(sock, fd)
+        .map(|()| 0),)
 }
 
 /// Receives a descriptor sent with prise_send_fd on the Unix stream socket sock (works
@@ -391,8 +389,7 @@ pub extern "C" fn prise_send_fd(sock: c_int, fd: c_int) -> c_int {
 /// Ownership: the caller owns the new descriptor.
 #[no_mangle]
 pub extern "C" fn prise_recv_fd(sock: c_int) -> c_int {
-    ffi_boundary!(|| format!("{sock}"), -1, || helpers::recv_fd(sock)
-        .map(give),)
+    ffi_boundary!(|| format!("{sock}"), -1, || fdpass::recv_fd(sock).map(give),)
 }
 
 /// The process id, user id and group id of the peer of a connected Unix stream socket
@@ -409,7 +406,7 @@ pub extern "C" fn prise_peer_cred(
     gid: *mut gid_t,
 ) -> c_int {
     ffi_boundary!(|| format!("{sock}"), -1, || {
-        let (p, u, g) = helpers::peer_cred(sock)?;
+        let (p, u, g) = fdpass::peer_cred(sock)?;
         // SAFETY: each pointer is NULL or the caller's.
         unsafe {
             if let Some(pid) = pid.as_mut() {
