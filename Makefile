@@ -94,9 +94,9 @@ check-rust:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --release --all-targets -- -D warnings
 
-# The C test programs of tests/c, built by make for the memory and sanitizer checks
-# (cargo test builds its own copies).
-C_TESTS     := primitives resolution course helpers course_style edges
+# The C test programs: every tests/c/<name>.c, built here only (cargo test asks make
+# for build/tests/<name>), and run by cargo test, valgrind and the sanitizers alike.
+C_TESTS     := $(basename $(notdir $(wildcard tests/c/*.c)))
 C_TEST_LINK  = -Iinclude -Ic-examples -Itests/c -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -lprise -lpthread
 
 build/tests/%: tests/c/%.c tests/c/check.h include/prise.h $(LIBDIR)/libprise.so

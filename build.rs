@@ -14,11 +14,6 @@ fn main() {
     let patch = env::var("CARGO_PKG_VERSION_PATCH").unwrap();
 
     println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libprise.so.{major}");
-    // The integration tests compile C with the cc crate, which wants the target triple.
-    println!(
-        "cargo:rustc-env=PRISE_TEST_TARGET={}",
-        env::var("TARGET").unwrap()
-    );
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-changed=src");
 

@@ -8,21 +8,18 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{compile, expect_success, repo, run, run_client, start_server, Process};
+use common::{
+    compile_test_program, expect_success, make_program, repo, run, run_client, start_server,
+    Process,
+};
 
 fn example(topic: &str, name: &str) -> std::path::PathBuf {
-    let source = repo().join(format!("c-examples/{topic}/{name}.c"));
-    compile(name, &[source], &[repo().join("c-examples")], &[])
+    make_program(&format!("build/examples/{topic}/{name}"))
 }
 
 #[test]
 fn course_style_program_compiles_with_only_the_course_header() {
-    let program = compile(
-        "course_style",
-        &[repo().join("tests/c/course_style.c")],
-        &[repo().join("c-examples")],
-        &[],
-    );
+    let program = compile_test_program("course_style");
     let stdout = expect_success(
         "course_style",
         &run(&program, &[], &[], Duration::from_secs(20)),

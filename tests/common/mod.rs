@@ -33,58 +33,35 @@ pub fn library_dir() -> &'static Path {
     })
 }
 
-/// Where compiled test programs go.
-pub fn build_dir() -> PathBuf {
-    let dir = repo().join("target/c-tests");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// Compiles C sources into an executable linked with -lprise; fails the test on any
-/// compiler warning. `includes` are extra -I directories (include/ is always there).
-pub fn compile(name: &str, sources: &[PathBuf], includes: &[PathBuf], extra: &[&str]) -> PathBuf {
+/// Builds a C program with make: the one way the project builds them (the Makefile's
+/// rules and flags, for cargo test, valgrind and the sanitizers alike). `target` is a
+/// make target such as `build/tests/primitives` or `build/examples/echo/echo_client`;
+/// a compiler warning fails the test. One make at a time within a test binary, so that
+/// no test runs a program another one is still writing.
+pub fn make_program(target: &str) -> PathBuf {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let lib = library_dir();
-    let compiler = cc::Build::new()
-        .target(env!("PRISE_TEST_TARGET"))
-        .host(env!("PRISE_TEST_TARGET"))
-        .opt_level(1)
-        .cargo_metadata(false)
-        .cargo_warnings(false)
-        .get_compiler();
-    // Tests run in parallel and may build the same program: each compiles to its own
-    // file and renames it into place, so nobody runs a half-written executable.
-    static UNIQUE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let output = build_dir().join(name);
-    let partial = build_dir().join(format!(
-        "{name}.{}.{}.part",
-        std::process::id(),
-        UNIQUE.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-    ));
-    let mut command = compiler.to_command();
-    command
-        .args(["-std=gnu11", "-g", "-Wall", "-Wextra", "-Werror"])
-        .arg(format!("-I{}", repo().join("include").display()));
-    for dir in includes {
-        command.arg(format!("-I{}", dir.display()));
-    }
-    command.args(sources).args(extra).arg("-o").arg(&partial);
-    command
-        .arg(format!("-L{}", lib.display()))
-        .arg(format!("-Wl,-rpath,{}", lib.display()))
-        .args(["-lprise", "-lpthread"]);
-    let result = command.output().expect("the C compiler runs");
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let output = Command::new("make")
+        .args(["--no-print-directory", "-s", "-o"])
+        .arg(lib.join("libprise.so")) // built above: make need not ask cargo again
+        .arg(target)
+        .current_dir(repo())
+        .output()
+        .expect("make runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        result.status.success() && result.stderr.is_empty(),
-        "compiling {name} failed or warned:\n{}",
-        String::from_utf8_lossy(&result.stderr)
+        output.status.success() && !stderr.contains("warning"),
+        "make {target} failed or warned:\n{stderr}"
     );
-    std::fs::rename(&partial, &output).expect("rename the compiled program");
-    output
+    repo().join(target)
 }
 
-/// Compiles one test program from tests/c/.
+/// Builds one test program of tests/c/ (build/tests/<name>).
 pub fn compile_test_program(name: &str) -> PathBuf {
-    compile(name, &[repo().join(format!("tests/c/{name}.c"))], &[], &[])
+    make_program(&format!("build/tests/{name}"))
 }
 
 /// A started process that is killed (and reaped) when dropped.
