@@ -23,12 +23,8 @@ int main(int argc, char **argv)
         return 2;
     }
     int sock = prise_udp_bind(NULL, argc == 2 ? argv[1] : "0");
-    if (sock < 0) {
-        fprintf(stderr, "chat_relay: %s\n", prise_last_error());
-        return 1;
-    }
     char text[128];
-    if (prise_local_address(sock, text, sizeof text) < 0) {
+    if (sock < 0 || prise_local_address(sock, text, sizeof text) < 0) {
         fprintf(stderr, "chat_relay: %s\n", prise_last_error());
         return 1;
     }

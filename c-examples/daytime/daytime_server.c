@@ -17,12 +17,8 @@ int main(int argc, char **argv)
         return 2;
     }
     int listener = prise_tcp_listen(NULL, argc == 2 ? argv[1] : "0", 64);
-    if (listener < 0) {
-        fprintf(stderr, "daytime_server: %s\n", prise_last_error());
-        return 1;
-    }
     char text[128];
-    if (prise_local_address(listener, text, sizeof text) < 0) {
+    if (listener < 0 || prise_local_address(listener, text, sizeof text) < 0) {
         fprintf(stderr, "daytime_server: %s\n", prise_last_error());
         return 1;
     }

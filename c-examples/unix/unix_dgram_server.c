@@ -16,12 +16,8 @@ int main(int argc, char **argv)
         return 2;
     }
     int sock = prise_unix_listen(argv[1], SOCK_DGRAM);
-    if (sock < 0) {
-        fprintf(stderr, "unix_dgram_server: %s\n", prise_last_error());
-        return 1;
-    }
     char text[128];
-    if (prise_local_address(sock, text, sizeof text) < 0) {
+    if (sock < 0 || prise_local_address(sock, text, sizeof text) < 0) {
         fprintf(stderr, "unix_dgram_server: %s\n", prise_last_error());
         return 1;
     }

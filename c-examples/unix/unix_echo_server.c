@@ -28,12 +28,8 @@ int main(int argc, char **argv)
         return 2;
     }
     int listener = prise_unix_listen(argv[1], SOCK_STREAM);
-    if (listener < 0) {
-        fprintf(stderr, "unix_echo_server: %s\n", prise_last_error());
-        return 1;
-    }
     char text[128];
-    if (prise_local_address(listener, text, sizeof text) < 0) {
+    if (listener < 0 || prise_local_address(listener, text, sizeof text) < 0) {
         fprintf(stderr, "unix_echo_server: %s\n", prise_last_error());
         return 1;
     }
