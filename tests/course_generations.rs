@@ -226,3 +226,19 @@ fn the_odd_forms_students_write_do_what_their_generation_did() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_folder_with_its_own_copy_of_the_helper_gets_prises() {
+    // Built as make builds a copied course folder: its wrsock.c is left out and prise's
+    // header put first, so the copy's three-argument prototype is not what is called.
+    let output = run(
+        &program("own_copy/server"),
+        &[],
+        &[],
+        Duration::from_secs(20),
+    );
+    assert_eq!(
+        expect_success("own_copy/server", &output),
+        "prise's helper bound port 1\n"
+    );
+}
