@@ -12,26 +12,18 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use common::{expect_success, library_dir, repo, run, run_client, start_server, Process};
+use common::{expect_success, make, repo, run, run_client, start_server, Process};
 
 /// Builds tests/course/ with `make course-programs` for one compiler and C standard;
 /// returns the build directory. Fails on any warning.
 fn build_variant(compiler: &str, standard: &str) -> PathBuf {
-    library_dir(); // built once, before make looks at it
     let out = repo().join(format!("target/course/{compiler}-{standard}"));
-    let output = Command::new("make")
-        .args(["--no-print-directory", "course-programs"])
-        .arg(format!("CC={compiler}"))
-        .arg(format!("COURSE_STD={standard}"))
-        .arg(format!("COURSE_BUILD={}", out.display()))
-        .current_dir(repo())
-        .output()
-        .expect("make runs");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success() && !stderr.contains("warning"),
-        "{compiler} -std={standard}: the course programs did not build cleanly:\n{stderr}"
-    );
+    make(&[
+        "course-programs",
+        &format!("CC={compiler}"),
+        &format!("COURSE_STD={standard}"),
+        &format!("COURSE_BUILD={}", out.display()),
+    ]);
     out
 }
 

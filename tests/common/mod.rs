@@ -39,6 +39,13 @@ pub fn library_dir() -> &'static Path {
 /// a compiler warning fails the test. One make at a time within a test binary, so that
 /// no test runs a program another one is still writing.
 pub fn make_program(target: &str) -> PathBuf {
+    make(&[target]);
+    repo().join(target)
+}
+
+/// Runs make with `args` (targets, VAR=value) once the library is built; a failure or a
+/// compiler warning fails the test. One make at a time within a test binary.
+pub fn make(args: &[&str]) {
     static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let lib = library_dir();
     let _turn = ONE_AT_A_TIME
@@ -47,16 +54,15 @@ pub fn make_program(target: &str) -> PathBuf {
     let output = Command::new("make")
         .args(["--no-print-directory", "-s", "-o"])
         .arg(lib.join("libprise.so")) // built above: make need not ask cargo again
-        .arg(target)
+        .args(args)
         .current_dir(repo())
         .output()
         .expect("make runs");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         output.status.success() && !stderr.contains("warning"),
-        "make {target} failed or warned:\n{stderr}"
+        "make {args:?} failed or warned:\n{stderr}"
     );
-    repo().join(target)
 }
 
 /// Builds one test program of tests/c/ (build/tests/<name>).
