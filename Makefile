@@ -1,7 +1,7 @@
 # prise — the C user's entry point.
 #   make            library, header and examples      make test     every test
 #   make demo       echo server + client on loopback   make install  PREFIX=/usr/local DESTDIR=
-#   make lib | header | examples | bench | uninstall | clean
+#   make lib | header | examples | prise-run | bench | uninstall | clean
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -55,9 +55,9 @@ COURSE_BUILD ?= build/course/$(notdir $(CC))-$(COURSE_STD)
 COURSE_FLAGS  = -std=$(COURSE_STD) -O1 -g $(WARN) -Werror -Werror=implicit-function-declaration
 $(call program_tree,tests/course,$(COURSE_BUILD),$$(COURSE_FLAGS),COURSE_PROGRAMS)
 
-.PHONY: all lib header examples course-programs test demo bench install uninstall clean check-rust python-test bench-smoke check-memory check-sanitize load load-small fuzz
+.PHONY: all lib header examples course-programs prise-run test demo bench install uninstall clean check-rust python-test bench-smoke check-memory check-sanitize load load-small fuzz
 
-all: header lib examples
+all: header lib examples prise-run
 
 # cargo decides what to rebuild; the soname link lets programs linked here run in place.
 lib:
@@ -72,6 +72,13 @@ header: lib
 examples: $(EXAMPLES)
 
 course-programs: $(COURSE_PROGRAMS)
+
+# prise-run (prise-run/): the launcher finds its library in ../lib, as once installed.
+prise-run:
+	$(CARGO) build --release -p prise-run
+	@mkdir -p build/bin build/lib
+	cp $(LIBDIR)/prise-run build/bin/prise-run
+	cp $(LIBDIR)/libprise_run.so build/lib/libprise_run.so
 
 $(LIBDIR)/libprise.so: lib
 
@@ -140,17 +147,19 @@ build/bench: bench/bench.c include/prise.h include/helperSO.h $(LIBDIR)/libprise
 	@mkdir -p build
 	$(CC) $(CFLAGS) $(WARN) -Iinclude -o $@ $< $(EXAMPLE_LINK)
 
-bench: lib examples build/bench
+bench: lib examples prise-run build/bench
 	$(PYTHON) bench/run.py
 
-bench-smoke: lib examples build/bench
+bench-smoke: lib examples prise-run build/bench
 	$(PYTHON) bench/run.py --smoke
 
 demo: lib examples
 	@sh c-examples/demo.sh build/examples
 
-install: lib
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+install: lib prise-run
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 0755 build/bin/prise-run $(DESTDIR)$(PREFIX)/bin/prise-run
+	install -m 0755 build/lib/libprise_run.so $(DESTDIR)$(PREFIX)/lib/libprise_run.so
 	install -m 0755 $(LIBDIR)/libprise.so $(DESTDIR)$(PREFIX)/lib/libprise.so.$(VERSION)
 	ln -sf libprise.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libprise.so.$(MAJOR)
 	ln -sf libprise.so.$(MAJOR) $(DESTDIR)$(PREFIX)/lib/libprise.so
@@ -167,7 +176,8 @@ uninstall:
 		$(DESTDIR)$(PREFIX)/lib/libprise.so $(DESTDIR)$(PREFIX)/lib/libprise.a \
 		$(DESTDIR)$(PREFIX)/include/prise.h $(DESTDIR)$(PREFIX)/include/prise_course.h $(DESTDIR)$(PREFIX)/include/helperSO.h \
 		$(DESTDIR)$(PREFIX)/include/wrsock.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/prise.pc \
-		$(DESTDIR)$(PREFIX)/lib/pkgconfig/prise-course.pc
+		$(DESTDIR)$(PREFIX)/lib/pkgconfig/prise-course.pc \
+		$(DESTDIR)$(PREFIX)/bin/prise-run $(DESTDIR)$(PREFIX)/lib/libprise_run.so
 
 clean:
 	$(CARGO) clean

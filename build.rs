@@ -13,7 +13,10 @@ fn main() {
     let minor = env::var("CARGO_PKG_VERSION_MINOR").unwrap();
     let patch = env::var("CARGO_PKG_VERSION_PATCH").unwrap();
 
-    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libprise.so.{major}");
+    // rustc-link-arg, not rustc-cdylib-link-arg: cargo passes the latter on to the
+    // cdylibs of dependent packages too (prise-run's library would take this soname and
+    // stand in for libprise.so.0). Test executables get the soname too; nothing loads them.
+    println!("cargo:rustc-link-arg=-Wl,-soname,libprise.so.{major}");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-changed=src");
 

@@ -226,12 +226,7 @@ pub fn getaddrinfo(
         )
     };
     if code != 0 {
-        let system_errno = Errno::last();
-        let error = Error::resolution(code, system_errno, format!("resolve {target}"));
-        return Err(match explain_gai(code, hints) {
-            Some(hint) => error.hint(hint),
-            None => error,
-        });
+        return Err(resolution_error(code, Errno::last(), &target, hints));
     }
     NonNull::new(res).map(AddrInfoList).ok_or_else(|| {
         Error::resolution(
@@ -240,6 +235,21 @@ pub fn getaddrinfo(
             format!("resolve {target}"),
         )
     })
+}
+
+/// Why the resolver refused `target`: its reason and the usual cause. `system_errno` is
+/// errno at the time, for `EAI_SYSTEM`.
+pub fn resolution_error(
+    code: i32,
+    system_errno: Errno,
+    target: &Target<'_>,
+    hints: &Hints,
+) -> Error {
+    let error = Error::resolution(code, system_errno, format!("resolve {target}"));
+    match explain_gai(code, hints) {
+        Some(hint) => error.hint(hint),
+        None => error,
+    }
 }
 
 /// getnameinfo(3) into the caller's buffers (an empty slice: not wanted).

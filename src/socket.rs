@@ -30,8 +30,9 @@ pub(crate) fn os_error(op: &str, fd: RawFd, addr: Option<&SockAddr>) -> Error {
     os_error_of(Errno::last(), op, fd, addr)
 }
 
-/// As [`os_error`], for an errno already read.
-pub(crate) fn os_error_of(errno: Errno, op: &str, fd: RawFd, addr: Option<&SockAddr>) -> Error {
+/// As [`os_error`], for an errno already read (prise-run explains the calls it sees
+/// with it).
+pub fn os_error_of(errno: Errno, op: &str, fd: RawFd, addr: Option<&SockAddr>) -> Error {
     let what = match (op, addr) {
         ("bind" | "connect", Some(addr)) => format!("{op} socket {fd} to {addr}"),
         (_, Some(addr)) => format!("{op} {addr} on socket {fd}"),
@@ -121,24 +122,7 @@ pub fn socket(
     // SAFETY: plain system call on integers.
     let fd = match syscall!(socket(domain, socktype, protocol)) {
         Ok(fd) => fd,
-        Err(errno) => {
-            let error = Error::new(
-                errno,
-                format!(
-                    "socket({}, {}, {protocol})",
-                    family_name(domain),
-                    socktype_name(socktype)
-                ),
-            );
-            return Err(match errno {
-                Errno::EAFNOSUPPORT => error.hint("this system does not offer that family"),
-                Errno::EMFILE => error.hint("this process has no descriptor left: close some"),
-                Errno::EINVAL | Errno::EPROTONOSUPPORT | Errno::ESOCKTNOSUPPORT => {
-                    error.hint("that family, type and protocol do not go together")
-                }
-                _ => error,
-            });
-        }
+        Err(errno) => return Err(socket_error(domain, socktype, protocol, errno)),
     };
     Ok(owned(fd))
 }
@@ -152,6 +136,31 @@ pub fn new_socket(
     protocol: libc::c_int,
 ) -> Result<OwnedFd> {
     socket(domain, socktype | libc::SOCK_CLOEXEC, protocol)
+}
+
+/// Why socket(2) failed, with the usual cause.
+pub fn socket_error(
+    domain: libc::c_int,
+    socktype: libc::c_int,
+    protocol: libc::c_int,
+    errno: Errno,
+) -> Error {
+    let error = Error::new(
+        errno,
+        format!(
+            "socket({}, {}, {protocol})",
+            family_name(domain),
+            socktype_name(socktype)
+        ),
+    );
+    match errno {
+        Errno::EAFNOSUPPORT => error.hint("this system does not offer that family"),
+        Errno::EMFILE => error.hint("this process has no descriptor left: close some"),
+        Errno::EINVAL | Errno::EPROTONOSUPPORT | Errno::ESOCKTNOSUPPORT => {
+            error.hint("that family, type and protocol do not go together")
+        }
+        _ => error,
+    }
 }
 
 pub fn bind(fd: RawFd, addr: &SockAddr) -> Result<()> {
@@ -251,10 +260,22 @@ pub fn write(fd: RawFd, buf: &[u8]) -> Result<usize> {
 }
 
 /// write(2) on a descriptor that is not a socket (pipe, file, terminal) without the
-/// process receiving SIGPIPE: the signal is blocked in this thread for the call, and a
-/// SIGPIPE the call raised is taken back before the mask is restored. A SIGPIPE that was
-/// already pending for another reason is left alone.
+/// process receiving SIGPIPE (see [`sigpipe_held`]).
 pub fn write_no_sigpipe(fd: RawFd, buf: &[u8]) -> Result<usize> {
+    // SAFETY: buf is valid for buf.len() bytes.
+    let ret = sigpipe_held(|| unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) });
+    if ret < 0 {
+        Err(os_error("write", fd, None))
+    } else {
+        Ok(ret as usize)
+    }
+}
+
+/// Runs `write`, a write(2)-like call (-1 and errno on failure), without the process
+/// receiving SIGPIPE: the signal is blocked in this thread for the call, and a SIGPIPE
+/// the call raised is taken back before the mask is restored. A SIGPIPE that was
+/// already pending for another reason is left alone. errno is the call's.
+pub fn sigpipe_held(write: impl FnOnce() -> libc::ssize_t) -> libc::ssize_t {
     // SAFETY: the sigset_t values are initialised by sigemptyset before use; the calls
     // only read and write those local values.
     unsafe {
@@ -267,14 +288,10 @@ pub fn write_no_sigpipe(fd: RawFd, buf: &[u8]) -> Result<usize> {
         libc::sigpending(&mut pending);
         let was_pending = libc::sigismember(&pending, libc::SIGPIPE) == 1;
 
-        let ret = libc::write(fd, buf.as_ptr().cast(), buf.len());
-        let result = if ret < 0 {
-            Err(os_error("write", fd, None))
-        } else {
-            Ok(ret as usize)
-        };
+        let ret = write();
+        let errno = Errno::last();
 
-        if result.as_ref().is_err_and(|e| e.errno() == Errno::EPIPE) && !was_pending {
+        if ret < 0 && errno == Errno::EPIPE && !was_pending {
             let zero = libc::timespec {
                 tv_sec: 0,
                 tv_nsec: 0,
@@ -284,7 +301,8 @@ pub fn write_no_sigpipe(fd: RawFd, buf: &[u8]) -> Result<usize> {
             {}
         }
         libc::pthread_sigmask(libc::SIG_SETMASK, &saved, std::ptr::null_mut());
-        result
+        errno.set();
+        ret
     }
 }
 

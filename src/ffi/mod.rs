@@ -56,7 +56,7 @@ pub mod resolution;
 pub mod high_level;
 pub mod course;
 mod interned;
-pub(crate) mod trace;
+pub mod trace;
 
 /// "prise::ffi::primitives::prise_socket::{{closure}}::here" -> "prise_socket".
 pub(crate) fn function_of(path: &'static str) -> &'static str {
@@ -69,8 +69,9 @@ pub(crate) fn function_of(path: &'static str) -> &'static str {
 /// Runs an exported function's body: its value on success; on failure (an `Err` or a
 /// panic) the failure is recorded (errno + last error) and `on_error` decides the
 /// return value. `function` names the C function and `args` describes the arguments;
-/// both run only when tracing or failing. Success costs nothing beyond the body and one
-/// relaxed load. Reached through [`ffi_boundary!`].
+/// both run only when tracing or failing, `args` before the body (the arguments as the
+/// caller gave them). Success costs nothing beyond the body and one relaxed load.
+/// Reached through [`ffi_boundary!`].
 #[inline(always)]
 pub(crate) fn boundary_with<T: TraceValue>(
     function: impl Fn() -> &'static str,
@@ -78,10 +79,11 @@ pub(crate) fn boundary_with<T: TraceValue>(
     on_error: impl FnOnce(&Error) -> T,
     body: impl FnOnce() -> Result<T>,
 ) -> T {
+    let traced = trace::enabled().then(|| trace::enter(function(), args()));
     let error = match panic::catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(value)) => {
-            if trace::enabled() {
-                trace::emit(function(), args(), &value, None);
+            if let Some(args) = traced {
+                trace::emit(function(), args, &value, None);
             }
             return value;
         }
@@ -96,8 +98,8 @@ pub(crate) fn boundary_with<T: TraceValue>(
     };
     record(&error);
     let value = on_error(&error);
-    if trace::enabled() {
-        trace::emit(function(), args(), &value, Some(&error));
+    if let Some(args) = traced {
+        trace::emit(function(), args, &value, Some(&error));
     }
     // on_error and the trace may call into libc; errno must still be the failure's.
     error.errno().set();

@@ -1,0 +1,230 @@
+//! The interposed functions. Each checks first whether the call is one to look at (a
+//! socket, and not this library's own work); if not, it is the real call and nothing
+//! else. Otherwise: faults chosen before the call, the real call, then the line, with
+//! errno put back as the call (or the fault) left it.
+
+mod conn;
+mod io;
+mod names;
+mod wait;
+
+use std::ffi::c_int;
+use std::time::Duration;
+
+use nix::errno::Errno;
+use prise::addr::SockAddr;
+
+use crate::fds::{self, Kind};
+use crate::{config, errno, faults, real, tracer};
+
+/// Whether this library handles a call on `fd`: a socket, outside its own work.
+#[inline(always)]
+fn watched(fd: c_int) -> Option<Kind> {
+    let kind = fds::kind(fd);
+    (kind.is_socket() && !tracer::busy()).then_some(kind)
+}
+
+/// What a socket call is, for the faults that can befall it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Call {
+    Receive,
+    Send,
+    Accept,
+    Connect,
+    Wait,
+}
+
+/// The faults chosen for one call: a failure instead of the call, or a smaller transfer.
+#[derive(Default)]
+struct Faulted {
+    errno: Option<c_int>,
+    limit: Option<usize>,
+    notes: Vec<String>,
+}
+
+impl Faulted {
+    /// ` (…) [injected]` after the result, or nothing.
+    fn mark(&self) -> String {
+        match self.notes.is_empty() {
+            true if self.errno.is_some() => " [injected]".into(),
+            true => String::new(),
+            false => format!(" ({}) [injected]", self.notes.join(", ")),
+        }
+    }
+
+    fn injected(&self) -> bool {
+        self.errno.is_some() || !self.notes.is_empty()
+    }
+}
+
+/// Draws the faults of one call on `fd` that would move `len` bytes.
+fn choose_faults(call: Call, fd: c_int, kind: Kind, len: usize, flags: c_int) -> Faulted {
+    let spec = &config().faults;
+    let mut chosen = Faulted::default();
+    if !spec.any() {
+        return chosen;
+    }
+    let stream = kind == Kind::Stream;
+    if spec.delay_ms > 0 && call != Call::Wait {
+        std::thread::sleep(Duration::from_millis(spec.delay_ms));
+        chosen.notes.push(format!("delayed {} ms", spec.delay_ms));
+    }
+    // Not connect: after a real EINTR the connection goes on in the background, and a
+    // correct program waits for it; one never started would fool that program.
+    if call != Call::Connect && faults::happens(spec.eintr) {
+        chosen.errno = Some(libc::EINTR);
+        return chosen;
+    }
+    if matches!(call, Call::Receive | Call::Send | Call::Accept)
+        && spec.eagain > 0.0
+        && nonblocking(fd, flags)
+        && faults::happens(spec.eagain)
+    {
+        chosen.errno = Some(libc::EAGAIN);
+        return chosen;
+    }
+    if matches!(call, Call::Receive | Call::Send) && stream && faults::happens(spec.reset) {
+        reset(fd);
+        chosen.errno = Some(libc::ECONNRESET);
+        chosen.notes.push("connection reset".into());
+        return chosen;
+    }
+    if call == Call::Connect && stream && faults::happens(spec.refuse) {
+        chosen.errno = Some(libc::ECONNREFUSED);
+        return chosen;
+    }
+    let short = match call {
+        Call::Receive => spec.short_read,
+        Call::Send => spec.short_write,
+        _ => 0.0,
+    };
+    if stream && len >= 2 && faults::happens(short) {
+        let part = faults::part_of(len);
+        chosen.limit = Some(part);
+        let what = if call == Call::Send {
+            "short write"
+        } else {
+            "short read"
+        };
+        chosen
+            .notes
+            .push(format!("{what}: at most {part} of {len} bytes"));
+    }
+    chosen
+}
+
+fn nonblocking(fd: c_int, flags: c_int) -> bool {
+    // SAFETY: F_GETFL on an integer descriptor.
+    flags & libc::MSG_DONTWAIT != 0
+        || unsafe { libc::fcntl(fd, libc::F_GETFL) } & libc::O_NONBLOCK != 0
+}
+
+/// Resets the connection as a dying peer or a middlebox would: connect to AF_UNSPEC
+/// aborts a TCP connection with a RST; other stream sockets are shut down.
+fn reset(fd: c_int) {
+    // SAFETY: a zeroed sockaddr with family AF_UNSPEC, passed with its size.
+    unsafe {
+        let mut unspec: libc::sockaddr = std::mem::zeroed();
+        unspec.sa_family = libc::AF_UNSPEC as libc::sa_family_t;
+        let size = std::mem::size_of::<libc::sockaddr>() as libc::socklen_t;
+        if real::connect(fd, &unspec, size) < 0 {
+            real::shutdown(fd, libc::SHUT_RDWR);
+        }
+    }
+}
+
+/// An address argument, copied (None for NULL or an impossible length).
+///
+/// # Safety
+/// `addr` is NULL or valid for `len` bytes.
+unsafe fn address(addr: *const libc::sockaddr, len: libc::socklen_t) -> Option<SockAddr> {
+    if addr.is_null() {
+        return None;
+    }
+    let len = len as usize;
+    SockAddr::check_len(len).ok()?;
+    SockAddr::from_bytes(std::slice::from_raw_parts(addr as *const u8, len)).ok()
+}
+
+/// An address the kernel wrote into the caller's `addr`/`len` pair; `room` is what
+/// `*len` was before the call.
+///
+/// # Safety
+/// Both NULL, or valid as the call's out-pointers.
+unsafe fn written_address(
+    addr: *const libc::sockaddr,
+    len: *const libc::socklen_t,
+    room: libc::socklen_t,
+) -> Option<SockAddr> {
+    if addr.is_null() || len.is_null() {
+        return None;
+    }
+    address(addr, (*len).min(room))
+}
+
+/// The local (`getsockname`) or remote (`getpeername`) address of a socket.
+fn socket_address(fd: c_int, remote: bool) -> Option<SockAddr> {
+    let mut addr = SockAddr::for_kernel();
+    let mut len = addr.len();
+    // SAFETY: addr has room for len bytes.
+    let ret = unsafe {
+        if remote {
+            libc::getpeername(fd, addr.as_mut_ptr(), &mut len)
+        } else {
+            libc::getsockname(fd, addr.as_mut_ptr(), &mut len)
+        }
+    };
+    (ret == 0).then(|| {
+        addr.set_len(len);
+        addr
+    })
+}
+
+/// The whole line of a call that returned `ret`: on success `detail` follows the value;
+/// on failure prise's sentence for `op` on `fd` (and `addr`) follows; `tail` ends it.
+#[allow(clippy::too_many_arguments)]
+fn line(
+    name: &str,
+    args: &str,
+    ret: isize,
+    saved_errno: c_int,
+    op_fd: c_int,
+    addr: Option<&SockAddr>,
+    detail: &str,
+    tail: &str,
+) -> String {
+    let text = if ret < 0 {
+        let error = prise::socket::call_error(name, op_fd, Errno::from_raw(saved_errno), addr);
+        prise::ffi::trace::line(name, args, "-1", Some(&error))
+    } else {
+        prise::ffi::trace::line(name, args, &format!("{ret}{detail}"), None)
+    };
+    text + tail
+}
+
+/// The result of a call: its value, and errno when it failed (or the fault's).
+struct Outcome {
+    ret: isize,
+    errno: c_int,
+}
+
+impl Outcome {
+    /// The real call's outcome: errno read right after it.
+    fn of(ret: isize) -> Outcome {
+        Outcome {
+            ret,
+            errno: errno::get(),
+        }
+    }
+
+    /// A fault instead of the call.
+    fn failed(errno: c_int) -> Outcome {
+        Outcome { ret: -1, errno }
+    }
+
+    /// Leaves errno as the call left it, and returns its value.
+    fn finish<T: TryFrom<isize> + Default>(self) -> T {
+        errno::set(self.errno);
+        T::try_from(self.ret).unwrap_or_default()
+    }
+}
