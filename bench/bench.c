@@ -7,12 +7,14 @@
  *   bench udp      libc|prise COUNT                  64-byte datagrams, sent/received/lost
  *   bench resolve  libc|prise|course NAME COUNT      resolutions per second
  *   bench calls    libc|prise COUNT                  COUNT 1-byte sends (for callgrind)
+ *   bench filecopy SRC DST CHUNK                     a file copied in CHUNK-byte calls
  *   bench connect  PORT THREADS SECONDS              connect, 1-byte echo, close
  *   bench hold     PORT COUNT                        connections held open at once
  *
  * All traffic is on loopback; the peer of bulk/pingpong/udp is a forked child.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -301,6 +303,7 @@ static int calls(enum variant v, long count)
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
         die("socketpair");
     char byte = 'c', drain[1024];
+    double start = now();
     for (long i = 0; i < count; i++) {
         ssize_t n = v == LIBC ? send(sv[0], &byte, 1, 0) : prise_send(sv[0], &byte, 1, 0);
         if (n != 1)
@@ -308,7 +311,33 @@ static int calls(enum variant v, long count)
         if ((i & 63) == 63 && read(sv[1], drain, sizeof drain) < 0)
             die("drain");
     }
-    printf("calls=%ld\n", count);
+    double seconds = now() - start;
+    printf("calls=%ld seconds=%.6f\n", count, seconds);
+    return 0;
+}
+
+/* SRC copied to DST with read/write of CHUNK bytes: what prise-run must not slow down. */
+static int filecopy(const char *src, const char *dst, size_t chunk)
+{
+    int in = open(src, O_RDONLY), out = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    char *buf = malloc(chunk);
+    if (in < 0 || out < 0 || buf == NULL)
+        die("open");
+    double start = now();
+    long long total = 0;
+    ssize_t n;
+    while ((n = read(in, buf, chunk)) > 0) {
+        if (write(out, buf, (size_t)n) != n)
+            die("write");
+        total += n;
+    }
+    if (n < 0)
+        die("read");
+    double seconds = now() - start;
+    close(in);
+    close(out);
+    free(buf);
+    printf("seconds=%.6f mib_per_s=%.1f\n", seconds, (double)total / seconds / (1 << 20));
     return 0;
 }
 
@@ -434,11 +463,13 @@ int main(int argc, char **argv)
         return resolve(parse_variant(argv[2]), argv[3], atol(argv[4]));
     if (argc >= 4 && strcmp(argv[1], "calls") == 0)
         return calls(parse_variant(argv[2]), atol(argv[3]));
+    if (argc >= 5 && strcmp(argv[1], "filecopy") == 0)
+        return filecopy(argv[2], argv[3], (size_t)atol(argv[4]));
     if (argc >= 5 && strcmp(argv[1], "connect") == 0)
         return connect_rate(atoi(argv[2]), atoi(argv[3]), atof(argv[4]));
     if (argc >= 4 && strcmp(argv[1], "hold") == 0)
         return hold(atoi(argv[2]), atol(argv[3]));
     fprintf(stderr,
-            "usage: bench bulk|pingpong|udp|resolve|calls|connect|hold ... (see bench.c)\n");
+            "usage: bench bulk|pingpong|udp|resolve|calls|filecopy|connect|hold ... (see bench.c)\n");
     return 2;
 }

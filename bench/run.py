@@ -110,6 +110,78 @@ class Server:
         self.process.wait(10)
 
 
+def instructions_per_call(command, calls, env=None):
+    """User-space instructions per call of `command COUNT` (callgrind, COUNT = calls
+    minus COUNT = 0, so that start-up cancels out)."""
+    totals = []
+    for count in (0, calls):
+        cg = os.path.join(ROOT, "target", "callgrind.%d.%d" % (os.getpid(), count))
+        traced = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + cg]
+                                + command + [str(count)], capture_output=True, text=True,
+                                timeout=600, env=env)
+        collected = [line for line in traced.stderr.splitlines() if "Collected" in line]
+        totals.append(int(collected[-1].split(":")[-1].strip()))
+        os.remove(cg)
+    return (totals[1] - totals[0]) / calls
+
+
+def prise_run_section(smoke, n, section, targets):
+    """prise-run's cost: a program run without a trace against the same program alone
+    (a socket transfer and a file copy), and the cost of each traced call."""
+    tool = os.path.join(ROOT, "build", "bin", "prise-run")
+    quiet = [tool, "--no-trace"]
+    size = (8 if smoke else 512) << 20
+    bulk = rounds({"alone": PIN + [BENCH, "bulk", "libc", str(size)],
+                   "prise-run --no-trace": PIN + quiet + [BENCH, "bulk", "libc", str(size)]}, n)
+    bulk_rows, bulk_ratios = table(bulk, "seconds", "seconds", "alone", 4)
+
+    scratch = "/dev/shm" if os.path.isdir("/dev/shm") else os.path.join(ROOT, "target")
+    source = os.path.join(scratch, "prise-bench-%d.src" % os.getpid())
+    copy = source[:-4] + ".dst"
+    file_size = (4 if smoke else 256) << 20
+    with open(source, "wb") as handle:
+        handle.write(os.urandom(1 << 20) * (file_size >> 20))
+    try:
+        files = rounds({"alone": PIN + [BENCH, "filecopy", source, copy, "4096"],
+                        "prise-run --no-trace": PIN + quiet + [BENCH, "filecopy", source, copy, "4096"]}, n)
+    finally:
+        for path in (source, copy):
+            if os.path.exists(path):
+                os.remove(path)
+    file_rows, file_ratios = table(files, "seconds", "seconds", "alone", 4)
+
+    calls = 2000 if smoke else 200000
+    trace_file = os.path.join(ROOT, "target", "prise-bench-%d.trace" % os.getpid())
+    traced = rounds({"--no-trace": PIN + quiet + [BENCH, "calls", "libc", str(calls)],
+                     "traced": PIN + [tool, "--output", trace_file, BENCH, "calls", "libc", str(calls)]}, n)
+    os.remove(trace_file)
+    lines = calls + calls // 64  # the sends and the drains
+    per_call = [(t["seconds"] - q["seconds"]) / lines * 1e6 for t, q in zip(traced["traced"], traced["--no-trace"])]
+    cost = spread(per_call)
+
+    report = ["### TCP bulk, %d MiB in 64 KiB writes (libc), without and under `prise-run --no-trace`"
+              % (size >> 20), ""] + bulk_rows + [
+        "", "### File copy, %d MiB in 4 KiB `read`/`write` calls, without and under "
+        "`prise-run --no-trace`" % (file_size >> 20), ""] + file_rows + [
+        "", "### Cost of a traced call",
+        "", "%d one-byte `send`s and %d drains, traced into a file against `--no-trace`: "
+        "%.2f µs more per traced call (median; %.2f–%.2f)." % ((calls, calls // 64) + cost)]
+    if shutil.which("valgrind"):
+        count = 100 if smoke else 20000
+        env = dict(os.environ, LD_PRELOAD=os.path.join(ROOT, "build", "lib", "libprise_run.so"),
+                   PRISE_RUN_TRACE="0")
+        alone = instructions_per_call([BENCH, "calls", "libc"], count)
+        under = instructions_per_call([BENCH, "calls", "libc"], count, env)
+        report += ["", "Callgrind: a one-byte `send` (with a drain every 64) costs %.1f user-space "
+                   "instructions alone and %.1f under prise-run without a trace: %.1f more per "
+                   "socket call." % (alone, under, under - alone)]
+    section("prise-run", report)
+    targets.append(("prise-run --no-trace: bulk time ratio ≤ 1.02", bulk_ratios["prise-run --no-trace"][0],
+                    bulk_ratios["prise-run --no-trace"][0] <= 1.02))
+    targets.append(("prise-run --no-trace: file copy time ratio ≤ 1.02", file_ratios["prise-run --no-trace"][0],
+                    file_ratios["prise-run --no-trace"][0] <= 1.02))
+
+
 def machine():
     model = "unknown CPU"
     try:
@@ -235,18 +307,8 @@ def main():
     # Instructions per call of the ABI.
     if shutil.which("valgrind"):
         calls = 100 if smoke else 20000
-        counts = {}
-        for variant in ("libc", "prise"):
-            totals = []
-            for count in (0, calls):
-                cg = os.path.join(ROOT, "target", "callgrind.%s.%d" % (variant, count))
-                traced = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + cg,
-                                         BENCH, "calls", variant, str(count)],
-                                        capture_output=True, text=True, timeout=600)
-                collected = [line for line in traced.stderr.splitlines() if "Collected" in line]
-                totals.append(int(collected[-1].split(":")[-1].strip()))
-                os.remove(cg)
-            counts[variant] = (totals[1] - totals[0]) / calls
+        counts = {variant: instructions_per_call([BENCH, "calls", variant], calls)
+                  for variant in ("libc", "prise")}
         overhead = counts["prise"] - counts["libc"]
         section("Cost of the ABI per call (callgrind, user-space instructions)", [
             "| call | instructions per call |", "|---|---|",
@@ -275,6 +337,8 @@ def main():
             py_ratio + (throughput["socket"], throughput["prise"])),
         "", "### ping-pong, 1 byte, %d round trips" % pytrips, ""] + prow)
     targets.append(("Python bulk ≥ 0.95× socket throughput", py_ratio[0], py_ratio[0] >= 0.95))
+
+    prise_run_section(smoke, n, section, targets)
 
     lines = ["| target | measured | met |", "|---|---|---|"]
     for label, value, met in targets:

@@ -1,8 +1,9 @@
 //! `make install` into a staging directory: the files a C user expects (shared library
-//! with its soname links, static library, the headers, prise.pc and prise-course.pc), a
-//! program built with `pkg-config --cflags --libs prise` that runs, a course program
-//! built in place with its own copy of the course's header through prise-course, a
-//! static link, and `make uninstall`.
+//! with its soname links, static library, the headers, prise.pc and prise-course.pc,
+//! prise-run and its library), a program built with `pkg-config --cflags --libs prise`
+//! that runs (and runs under the installed prise-run), a course program built in place
+//! with its own copy of the course's header through prise-course, a static link, and
+//! `make uninstall`.
 
 mod common;
 
@@ -70,6 +71,8 @@ fn install_pkg_config_static_link_and_uninstall() {
         "include/wrsock.h",
         "lib/pkgconfig/prise.pc",
         "lib/pkgconfig/prise-course.pc",
+        "bin/prise-run",
+        "lib/libprise_run.so",
     ] {
         assert!(root.join(file).exists(), "{file} is not installed");
     }
@@ -159,6 +162,22 @@ fn install_pkg_config_static_link_and_uninstall() {
     );
     assert_eq!(expect_success("serveur", &output), "bound port 1\n");
 
+    // The installed prise-run finds its library in ../lib and sees inside bindedSocket.
+    let traced = run(
+        &root.join("bin/prise-run"),
+        &[shared.to_str().unwrap()],
+        &[("LD_LIBRARY_PATH", root.join("lib").to_str().unwrap())],
+        Duration::from_secs(10),
+    );
+    expect_success("prise-run hello_shared", &traced);
+    let trace = String::from_utf8_lossy(&traced.stderr);
+    assert!(
+        trace.contains(
+            "prise: bindedSocket(\"127.0.0.1\", \"0\", SOCK_STREAM) = 3\nprise:   getaddrinfo("
+        ),
+        "{trace}"
+    );
+
     // Static: libprise.a and the private libraries pkg-config lists.
     let fixed = stage.join("hello_static");
     let mut libs = pkg_config(&stage, prefix, "prise", &["--static", "--libs"]);
@@ -189,5 +208,6 @@ fn install_pkg_config_static_link_and_uninstall() {
     assert!(!root.join("include/prise.h").exists());
     assert!(!root.join("include/prise_course.h").exists());
     assert!(!root.join("lib/pkgconfig/prise-course.pc").exists());
+    assert!(!root.join("bin/prise-run").exists());
     std::fs::remove_dir_all(&stage).unwrap();
 }

@@ -453,6 +453,11 @@ fn a_closed_peer_is_epipe_and_the_line_says_sigpipe_would_have_killed() {
         "{all}"
     );
 
+    // Without a trace too (the library's quickest path).
+    let quiet = run_under(&["--no-trace", program, "epipe"], b"");
+    assert!(quiet.status.success(), "{}", show(&quiet));
+    assert!(trace(&quiet).is_empty(), "{}", show(&quiet));
+
     let killed = run_under(&["--sigpipe", program, "epipe"], b"");
     assert_eq!(
         killed.status.signal(),
@@ -752,6 +757,32 @@ fn threads_show_their_ids_and_spawning_is_safe() {
         has(&trace(&output), |l| l.ends_with("send(3, …, 5, 0) = 5")),
         "{all}"
     );
+}
+
+#[test]
+fn a_signal_handler_sending_on_a_socket_neither_deadlocks_nor_loses_bytes() {
+    let program = traced_program();
+    let file = std::env::temp_dir().join(format!("prise-run-signals-{}.trace", std::process::id()));
+    let output = run_under(
+        &[
+            "-o",
+            file.to_str().unwrap(),
+            program.to_str().unwrap(),
+            "signals",
+        ],
+        b"",
+    );
+    let lines = std::fs::read_to_string(&file).unwrap_or_default();
+    let _ = std::fs::remove_file(&file);
+    let all = show(&output);
+    assert!(output.status.success(), "{all}");
+    let stdout = text(&output.stdout);
+    assert_eq!(reported(&stdout, "rounds"), "3000", "{all}");
+    let alarms: usize = reported(&stdout, "alarms").parse().unwrap();
+    assert!(alarms > 0, "the timer fired\n{all}");
+    // The handler's sends that did not interrupt the library's own work are traced.
+    assert!(lines.contains("send(5, …, 1, MSG_DONTWAIT) = 1"), "{all}");
+    assert_eq!(lines.matches("send(3, …, 1, 0) = 1").count(), 3000, "{all}");
 }
 
 #[test]

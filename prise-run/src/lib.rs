@@ -52,6 +52,8 @@ pub(crate) struct Config {
     pub data_bytes: usize,
     pub output: Option<std::ffi::CString>,
     pub faults: Faults,
+    /// Some fault is asked for (checked on every socket call).
+    pub faulty: bool,
     pub seed: u64,
     /// A write to a closed peer raises SIGPIPE as without prise-run.
     pub sigpipe: bool,
@@ -80,6 +82,7 @@ fn read_config() -> Config {
             .unwrap_or(0),
         output: var(options::ENV_OUTPUT).and_then(|p| std::ffi::CString::new(p).ok()),
         faults,
+        faulty: faults.any(),
         seed: var(options::ENV_SEED)
             .and_then(|v| v.parse().ok())
             .unwrap_or(0),

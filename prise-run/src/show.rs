@@ -87,6 +87,10 @@ pub fn poll_events(events: i16) -> String {
             (libc::POLLERR as i64, "POLLERR"),
             (libc::POLLHUP as i64, "POLLHUP"),
             (libc::POLLNVAL as i64, "POLLNVAL"),
+            (libc::POLLRDNORM as i64, "POLLRDNORM"),
+            (libc::POLLRDBAND as i64, "POLLRDBAND"),
+            (libc::POLLWRNORM as i64, "POLLWRNORM"),
+            (libc::POLLWRBAND as i64, "POLLWRBAND"),
         ],
     )
 }
@@ -134,6 +138,8 @@ pub fn option(level: c_int, name: c_int) -> String {
         (libc::SOL_SOCKET, libc::SO_PEERCRED) => "SO_PEERCRED",
         (libc::IPPROTO_TCP, libc::TCP_NODELAY) => "TCP_NODELAY",
         (libc::IPPROTO_TCP, libc::TCP_KEEPIDLE) => "TCP_KEEPIDLE",
+        (libc::IPPROTO_TCP, libc::TCP_KEEPINTVL) => "TCP_KEEPINTVL",
+        (libc::IPPROTO_TCP, libc::TCP_KEEPCNT) => "TCP_KEEPCNT",
         (libc::IPPROTO_IP, libc::IP_TTL) => "IP_TTL",
         (libc::IPPROTO_IPV6, libc::IPV6_V6ONLY) => "IPV6_V6ONLY",
         _ => return format!("{level_name}, {name}"),
@@ -163,7 +169,13 @@ pub unsafe fn option_value(level: c_int, name: c_int, value: *const u8, len: usi
         return format!("{{on {}, {} s}}", linger.l_onoff, linger.l_linger);
     }
     if len == std::mem::size_of::<c_int>() {
-        return std::ptr::read_unaligned(value as *const c_int).to_string();
+        let number = std::ptr::read_unaligned(value as *const c_int);
+        // The pending error of a non-blocking connect, named.
+        if level == libc::SOL_SOCKET && name == libc::SO_ERROR && number != 0 {
+            let errno = nix::errno::Errno::from_raw(number);
+            return format!("{number} ({errno:?}: {})", prise::error::strerror(errno));
+        }
+        return number.to_string();
     }
     format!("{len} bytes")
 }

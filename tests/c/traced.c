@@ -16,6 +16,7 @@
  *   traced inherited FD        writes on an inherited socket descriptor
  *   traced threads             two threads, each with a socketpair
  *   traced spawn               vfork and posix_spawn around socket calls
+ *   traced signals             a signal handler sends on a socket, 1000 times a second
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -36,6 +37,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -459,6 +461,44 @@ static int spawn(void)
     return vforked && ok ? 0 : 1;
 }
 
+/* A signal handler that sends on a socket, a thousand times a second, while the
+ * program sends and receives: the trace must neither deadlock nor lose a byte. */
+static int alarm_pair[2];
+static volatile sig_atomic_t alarms;
+static void on_timer(int sig)
+{
+    (void)sig;
+    int saved = errno;
+    if (send(alarm_pair[0], "!", 1, MSG_DONTWAIT) == 1)
+        alarms++;
+    errno = saved;
+}
+
+static int signals(void)
+{
+    int pair[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, pair) < 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, alarm_pair) < 0)
+        die("socketpair");
+    struct sigaction action = {.sa_handler = on_timer, .sa_flags = SA_RESTART};
+    sigaction(SIGUSR1, &action, NULL);
+    struct sigevent event = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR1};
+    timer_t timer;
+    struct itimerspec every = {.it_interval = {0, 1000000}, .it_value = {0, 1000000}};
+    if (timer_create(CLOCK_MONOTONIC, &event, &timer) < 0 || timer_settime(timer, 0, &every, NULL) < 0)
+        die("timer");
+    int rounds = 0;
+    char byte, drain[256];
+    for (int i = 0; i < 3000; i++) {
+        if (send(pair[0], "x", 1, 0) == 1 && recv(pair[1], &byte, 1, 0) == 1 && byte == 'x')
+            rounds++;
+        while (recv(alarm_pair[1], drain, sizeof drain, MSG_DONTWAIT) > 0)
+            ;
+    }
+    timer_delete(timer);
+    printf("rounds=%d alarms=%d\n", rounds, (int)alarms);
+    return rounds == 3000 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     alarm(30);
@@ -484,6 +524,8 @@ int main(int argc, char **argv)
         return threads();
     if (strcmp(mode, "spawn") == 0)
         return spawn();
+    if (strcmp(mode, "signals") == 0)
+        return signals();
     fprintf(stderr, "usage: traced MODE ... (see the comment at the top)\n");
     return 2;
 }

@@ -7,7 +7,10 @@ use std::ffi::{c_int, c_void};
 
 use libc::{iovec, msghdr, size_t, sockaddr, socklen_t, ssize_t};
 
-use super::{address, choose_faults, line, watched, written_address, Call, Faulted, Outcome};
+use super::{
+    address, choose_faults, line, own_socket, quiet, watched, written_address, Call, Faulted,
+    Outcome,
+};
 use crate::fds::{self, Kind};
 use crate::{config, real, show, tracer};
 
@@ -36,7 +39,11 @@ impl Transfer {
     /// Chooses the faults, then makes the call (with the length a short transfer
     /// allows) unless a fault takes its place.
     fn run(&self, call: Call, real_call: impl FnOnce(usize) -> isize) -> (Faulted, Outcome) {
-        let faulted = choose_faults(call, self.fd, self.kind, self.len, self.flags);
+        let faulted = if config().faulty {
+            choose_faults(call, self.fd, self.kind, self.len, self.flags)
+        } else {
+            Faulted::default()
+        };
         let outcome = match faulted.errno {
             Some(errno) => Outcome::failed(errno),
             None => Outcome::of(real_call(faulted.limit.unwrap_or(self.len))),
@@ -51,13 +58,13 @@ impl Transfer {
         faulted: &Faulted,
         outcome: &Outcome,
         shown: impl FnOnce(usize) -> Vec<u8>,
-        len_text: &str,
-        rest: &str,
+        len_text: impl FnOnce() -> String,
+        rest: impl FnOnce() -> String,
         detail: impl FnOnce() -> String,
         note: &str,
         addr: Option<&prise::SockAddr>,
     ) {
-        if fds::known(self.fd).is_none() {
+        if !tracer::tracing() || fds::known(self.fd).is_none() {
             return; // the descriptor turned out not to be a socket (see write_socket)
         }
         tracer::emit(false, || {
@@ -68,7 +75,7 @@ impl Transfer {
             } else {
                 "…".into()
             };
-            let args = format!("{}, {buffer}, {len_text}{rest}", self.fd);
+            let args = format!("{}, {buffer}, {}{}", self.fd, len_text(), rest());
             let detail = if outcome.ret >= 0 {
                 detail()
             } else {
@@ -122,6 +129,33 @@ fn after_closed_peer() -> String {
     String::new()
 }
 
+/// Whether a write gets MSG_NOSIGNAL: unless the program asked for it already, or
+/// `--sigpipe` wants the signal.
+fn adds_nosignal(asked_nosignal: bool) -> bool {
+    !config().sigpipe && !asked_nosignal
+}
+
+/// MSG_NOSIGNAL, or no flag.
+fn nosignal(add: bool) -> c_int {
+    if add {
+        libc::MSG_NOSIGNAL
+    } else {
+        0
+    }
+}
+
+/// A write on a socket with neither trace nor faults: MSG_NOSIGNAL, and a closed peer
+/// as without prise-run. `real_call` gets whether to add MSG_NOSIGNAL.
+fn send_quietly(asked_nosignal: bool, real_call: impl FnOnce(bool) -> isize) -> isize {
+    let add = adds_nosignal(asked_nosignal);
+    let ret = real_call(add);
+    if ret < 0 && add && crate::errno::get() == libc::EPIPE {
+        after_closed_peer();
+        crate::errno::set(libc::EPIPE);
+    }
+    ret
+}
+
 /// The send side: faults, MSG_NOSIGNAL unless the program or `--sigpipe` says
 /// otherwise, and what a closed peer means. `real_call` gets the length allowed and
 /// whether to add MSG_NOSIGNAL.
@@ -130,7 +164,7 @@ fn send_side(
     asked_nosignal: bool,
     real_call: impl FnOnce(usize, bool) -> isize,
 ) -> (Faulted, Outcome, String) {
-    let add_nosignal = !config().sigpipe && !asked_nosignal;
+    let add_nosignal = adds_nosignal(asked_nosignal);
     let (faulted, outcome) = transfer.run(Call::Send, |len| real_call(len, add_nosignal));
     let note =
         if outcome.ret < 0 && outcome.errno == libc::EPIPE && add_nosignal && !faulted.injected() {
@@ -154,14 +188,31 @@ unsafe fn write_socket(fd: c_int, buf: *const c_void, len: usize, add_nosignal: 
     real::write(fd, buf, len)
 }
 
+#[inline(never)]
+/// writev(2) on a socket as sendmsg(2) with MSG_NOSIGNAL when asked (as write_socket).
+unsafe fn writev_socket(fd: c_int, iov: *const iovec, count: c_int, add_nosignal: bool) -> isize {
+    if add_nosignal {
+        // SAFETY: msghdr is plain data; only the iovec fields are set.
+        let mut msg: msghdr = std::mem::zeroed();
+        msg.msg_iov = iov as *mut iovec;
+        msg.msg_iovlen = count as usize;
+        let ret = real::sendmsg(fd, &msg, libc::MSG_NOSIGNAL);
+        if ret >= 0 || crate::errno::get() != libc::ENOTSOCK {
+            return ret;
+        }
+        fds::forget(fd);
+    }
+    real::writev(fd, iov, count)
+}
+
 unsafe fn read_socket(transfer: Transfer, buf: *mut c_void) -> ssize_t {
     let (faulted, outcome) = transfer.run(Call::Receive, |len| real::read(transfer.fd, buf, len));
     transfer.trace(
         &faulted,
         &outcome,
         |n| std::slice::from_raw_parts(buf as *const u8, n).to_vec(),
-        &transfer.len.to_string(),
-        "",
+        || transfer.len.to_string(),
+        String::new,
         String::new,
         "",
         None,
@@ -171,9 +222,15 @@ unsafe fn read_socket(transfer: Transfer, buf: *mut c_void) -> ssize_t {
 
 #[no_mangle]
 pub unsafe extern "C" fn read(fd: c_int, buf: *mut c_void, count: size_t) -> ssize_t {
-    let Some(kind) = watched(fd) else {
-        return real::read(fd, buf, count);
-    };
+    match watched(fd) {
+        Some(kind) => read_on_socket(kind, fd, buf, count),
+        None => real::read(fd, buf, count),
+    }
+}
+
+/// read on a socket: out of line, so that other descriptors pay only for the check.
+#[inline(never)]
+unsafe fn read_on_socket(kind: Kind, fd: c_int, buf: *mut c_void, count: size_t) -> ssize_t {
     read_socket(Transfer::new("read", fd, kind, count, 0), buf)
 }
 
@@ -193,9 +250,16 @@ pub unsafe extern "C" fn __read_chk(
 
 #[no_mangle]
 pub unsafe extern "C" fn write(fd: c_int, buf: *const c_void, count: size_t) -> ssize_t {
-    let Some(kind) = watched(fd) else {
-        return real::write(fd, buf, count);
-    };
+    match own_socket(fd) {
+        Some(kind) if !quiet() => write_on_socket(kind, fd, buf, count),
+        Some(_) => send_quietly(false, |add| write_socket(fd, buf, count, add)),
+        None => real::write(fd, buf, count),
+    }
+}
+
+/// write on a socket: out of line, so that other descriptors pay only for the check.
+#[inline(never)]
+unsafe fn write_on_socket(kind: Kind, fd: c_int, buf: *const c_void, count: size_t) -> ssize_t {
     let transfer = Transfer::new("write", fd, kind, count, 0);
     let (faulted, outcome, note) =
         send_side(&transfer, false, |len, add| write_socket(fd, buf, len, add));
@@ -203,8 +267,8 @@ pub unsafe extern "C" fn write(fd: c_int, buf: *const c_void, count: size_t) -> 
         &faulted,
         &outcome,
         |n| std::slice::from_raw_parts(buf as *const u8, n).to_vec(),
-        &count.to_string(),
-        "",
+        || count.to_string(),
+        String::new,
         String::new,
         &note,
         None,
@@ -212,6 +276,7 @@ pub unsafe extern "C" fn write(fd: c_int, buf: *const c_void, count: size_t) -> 
     outcome.finish()
 }
 
+#[inline(never)]
 unsafe fn recv_socket(transfer: Transfer, buf: *mut c_void) -> ssize_t {
     let flags = transfer.flags;
     let (faulted, outcome) = transfer.run(Call::Receive, |len| {
@@ -221,8 +286,8 @@ unsafe fn recv_socket(transfer: Transfer, buf: *mut c_void) -> ssize_t {
         &faulted,
         &outcome,
         |n| std::slice::from_raw_parts(buf as *const u8, n).to_vec(),
-        &transfer.len.to_string(),
-        &flags_arg(flags),
+        || transfer.len.to_string(),
+        || flags_arg(flags),
         String::new,
         "",
         None,
@@ -232,9 +297,21 @@ unsafe fn recv_socket(transfer: Transfer, buf: *mut c_void) -> ssize_t {
 
 #[no_mangle]
 pub unsafe extern "C" fn recv(fd: c_int, buf: *mut c_void, len: size_t, flags: c_int) -> ssize_t {
-    let Some(kind) = watched(fd) else {
-        return real::recv(fd, buf, len, flags);
-    };
+    match watched(fd) {
+        Some(kind) => recv_on_socket(kind, fd, buf, len, flags),
+        None => real::recv(fd, buf, len, flags),
+    }
+}
+
+/// recv on a socket: out of line, so that other descriptors pay only for the check.
+#[inline(never)]
+unsafe fn recv_on_socket(
+    kind: Kind,
+    fd: c_int,
+    buf: *mut c_void,
+    len: size_t,
+    flags: c_int,
+) -> ssize_t {
     recv_socket(Transfer::new("recv", fd, kind, len, flags), buf)
 }
 
@@ -254,21 +331,36 @@ pub unsafe extern "C" fn __recv_chk(
 
 #[no_mangle]
 pub unsafe extern "C" fn send(fd: c_int, buf: *const c_void, len: size_t, flags: c_int) -> ssize_t {
-    let Some(kind) = watched(fd) else {
-        return real::send(fd, buf, len, flags);
-    };
+    match own_socket(fd) {
+        Some(kind) if !quiet() => send_on_socket(kind, fd, buf, len, flags),
+        Some(_) => send_quietly(flags & libc::MSG_NOSIGNAL != 0, |add| {
+            real::send(fd, buf, len, flags | nosignal(add))
+        }),
+        None => real::send(fd, buf, len, flags),
+    }
+}
+
+/// send on a socket: out of line, so that other descriptors pay only for the check.
+#[inline(never)]
+unsafe fn send_on_socket(
+    kind: Kind,
+    fd: c_int,
+    buf: *const c_void,
+    len: size_t,
+    flags: c_int,
+) -> ssize_t {
     let transfer = Transfer::new("send", fd, kind, len, flags);
     let asked = flags & libc::MSG_NOSIGNAL != 0;
     let (faulted, outcome, note) = send_side(&transfer, asked, |len, add| {
-        let extra = if add { libc::MSG_NOSIGNAL } else { 0 };
+        let extra = nosignal(add);
         real::send(fd, buf, len, flags | extra)
     });
     transfer.trace(
         &faulted,
         &outcome,
         |n| std::slice::from_raw_parts(buf as *const u8, n).to_vec(),
-        &len.to_string(),
-        &flags_arg(flags),
+        || len.to_string(),
+        || flags_arg(flags),
         String::new,
         &note,
         None,
@@ -276,6 +368,7 @@ pub unsafe extern "C" fn send(fd: c_int, buf: *const c_void, len: size_t, flags:
     outcome.finish()
 }
 
+#[inline(never)]
 unsafe fn recvfrom_socket(
     transfer: Transfer,
     buf: *mut c_void,
@@ -291,8 +384,8 @@ unsafe fn recvfrom_socket(
         &faulted,
         &outcome,
         |n| std::slice::from_raw_parts(buf as *const u8, n).to_vec(),
-        &transfer.len.to_string(),
-        &flags_arg(flags),
+        || transfer.len.to_string(),
+        || flags_arg(flags),
         || match written_address(addr, addr_len, room) {
             Some(from) if !from.is_empty() => format!(", from {from}"),
             _ => String::new(),
@@ -312,9 +405,23 @@ pub unsafe extern "C" fn recvfrom(
     addr: *mut sockaddr,
     addr_len: *mut socklen_t,
 ) -> ssize_t {
-    let Some(kind) = watched(fd) else {
-        return real::recvfrom(fd, buf, len, flags, addr, addr_len);
-    };
+    match watched(fd) {
+        Some(kind) => recvfrom_on_socket(kind, fd, buf, len, flags, addr, addr_len),
+        None => real::recvfrom(fd, buf, len, flags, addr, addr_len),
+    }
+}
+
+/// recvfrom on a socket: out of line, so that other descriptors pay only for the check.
+#[inline(never)]
+unsafe fn recvfrom_on_socket(
+    kind: Kind,
+    fd: c_int,
+    buf: *mut c_void,
+    len: size_t,
+    flags: c_int,
+    addr: *mut sockaddr,
+    addr_len: *mut socklen_t,
+) -> ssize_t {
     recvfrom_socket(
         Transfer::new("recvfrom", fd, kind, len, flags),
         buf,
@@ -353,17 +460,34 @@ pub unsafe extern "C" fn sendto(
     addr: *const sockaddr,
     addr_len: socklen_t,
 ) -> ssize_t {
-    let Some(kind) = watched(fd) else {
-        return real::sendto(fd, buf, len, flags, addr, addr_len);
-    };
+    match own_socket(fd) {
+        Some(kind) if !quiet() => sendto_on_socket(kind, fd, buf, len, flags, addr, addr_len),
+        Some(_) => send_quietly(flags & libc::MSG_NOSIGNAL != 0, |add| {
+            real::sendto(fd, buf, len, flags | nosignal(add), addr, addr_len)
+        }),
+        None => real::sendto(fd, buf, len, flags, addr, addr_len),
+    }
+}
+
+/// sendto on a socket: out of line, so that other descriptors pay only for the check.
+#[inline(never)]
+unsafe fn sendto_on_socket(
+    kind: Kind,
+    fd: c_int,
+    buf: *const c_void,
+    len: size_t,
+    flags: c_int,
+    addr: *const sockaddr,
+    addr_len: socklen_t,
+) -> ssize_t {
     let transfer = Transfer::new("sendto", fd, kind, len, flags);
     let asked = flags & libc::MSG_NOSIGNAL != 0;
     let (faulted, outcome, note) = send_side(&transfer, asked, |len, add| {
-        let extra = if add { libc::MSG_NOSIGNAL } else { 0 };
+        let extra = nosignal(add);
         real::sendto(fd, buf, len, flags | extra, addr, addr_len)
     });
     let to = address(addr, addr_len);
-    let rest = match &to {
+    let rest = || match &to {
         Some(to) => format!("{}, {to}", flags_arg(flags)),
         None if addr.is_null() => format!("{}, NULL", flags_arg(flags)),
         None => format!("{}, ?", flags_arg(flags)),
@@ -372,8 +496,8 @@ pub unsafe extern "C" fn sendto(
         &faulted,
         &outcome,
         |n| std::slice::from_raw_parts(buf as *const u8, n).to_vec(),
-        &len.to_string(),
-        &rest,
+        || len.to_string(),
+        rest,
         String::new,
         &note,
         to.as_ref(),
@@ -415,7 +539,15 @@ fn vector_len(len: usize, count: usize) -> String {
 
 #[no_mangle]
 pub unsafe extern "C" fn readv(fd: c_int, iov: *const iovec, count: c_int) -> ssize_t {
-    let (Some(kind), Some(len)) = (watched(fd), total(iov, count)) else {
+    match watched(fd) {
+        Some(kind) => readv_on_socket(kind, fd, iov, count),
+        None => real::readv(fd, iov, count),
+    }
+}
+
+#[inline(never)]
+unsafe fn readv_on_socket(kind: Kind, fd: c_int, iov: *const iovec, count: c_int) -> ssize_t {
+    let Some(len) = total(iov, count) else {
         return real::readv(fd, iov, count);
     };
     let transfer = Transfer::new("readv", fd, kind, len, 0);
@@ -432,8 +564,8 @@ pub unsafe extern "C" fn readv(fd: c_int, iov: *const iovec, count: c_int) -> ss
         &faulted,
         &outcome,
         |n| show::gather(iov, count as usize, n, limit + 1),
-        &vector_len(len, count as usize),
-        "",
+        || vector_len(len, count as usize),
+        String::new,
         String::new,
         "",
         None,
@@ -443,7 +575,16 @@ pub unsafe extern "C" fn readv(fd: c_int, iov: *const iovec, count: c_int) -> ss
 
 #[no_mangle]
 pub unsafe extern "C" fn writev(fd: c_int, iov: *const iovec, count: c_int) -> ssize_t {
-    let (Some(kind), Some(len)) = (watched(fd), total(iov, count)) else {
+    match own_socket(fd) {
+        Some(kind) if !quiet() => writev_on_socket(kind, fd, iov, count),
+        Some(_) => send_quietly(false, |add| writev_socket(fd, iov, count, add)),
+        None => real::writev(fd, iov, count),
+    }
+}
+
+#[inline(never)]
+unsafe fn writev_on_socket(kind: Kind, fd: c_int, iov: *const iovec, count: c_int) -> ssize_t {
+    let Some(len) = total(iov, count) else {
         return real::writev(fd, iov, count);
     };
     let transfer = Transfer::new("writev", fd, kind, len, 0);
@@ -455,26 +596,15 @@ pub unsafe extern "C" fn writev(fd: c_int, iov: *const iovec, count: c_int) -> s
             cut = trimmed(iov, count as usize, allowed);
             (cut.as_ptr(), cut.len())
         };
-        if add {
-            // SAFETY: msghdr is plain data; only the iovec fields are set.
-            let mut msg: msghdr = std::mem::zeroed();
-            msg.msg_iov = iov as *mut iovec;
-            msg.msg_iovlen = count;
-            let ret = real::sendmsg(fd, &msg, libc::MSG_NOSIGNAL);
-            if ret >= 0 || crate::errno::get() != libc::ENOTSOCK {
-                return ret;
-            }
-            fds::forget(fd);
-        }
-        real::writev(fd, iov, count as c_int)
+        writev_socket(fd, iov, count as c_int, add)
     });
     let limit = config().data_bytes;
     transfer.trace(
         &faulted,
         &outcome,
         |n| show::gather(iov, count as usize, n, limit + 1),
-        &vector_len(len, count as usize),
-        "",
+        || vector_len(len, count as usize),
+        String::new,
         String::new,
         &note,
         None,
@@ -497,25 +627,32 @@ unsafe fn forget_received_descriptors(msg: *const msghdr) {
     }
 }
 
+/// The bytes a msghdr's buffers hold (None: no msghdr, or an impossible one).
+unsafe fn message_len(msg: *const msghdr) -> Option<usize> {
+    let msg = msg.as_ref()?;
+    total(msg.msg_iov, c_int::try_from(msg.msg_iovlen).ok()?)
+}
+
 #[no_mangle]
 pub unsafe extern "C" fn recvmsg(fd: c_int, msg: *mut msghdr, flags: c_int) -> ssize_t {
-    let watched_kind = watched(fd);
-    let len = if msg.is_null() {
-        None
-    } else {
-        total(
-            (*msg).msg_iov,
-            c_int::try_from((*msg).msg_iovlen).unwrap_or(-1),
-        )
-    };
-    let (Some(kind), Some(len)) = (watched_kind, len) else {
-        let ret = real::recvmsg(fd, msg, flags);
-        if ret >= 0 && !msg.is_null() {
-            let saved = crate::errno::get();
-            forget_received_descriptors(msg);
-            crate::errno::set(saved);
+    match watched(fd) {
+        Some(kind) => recvmsg_on_socket(kind, fd, msg, flags),
+        None => {
+            let ret = real::recvmsg(fd, msg, flags);
+            if ret >= 0 && !msg.is_null() {
+                let saved = crate::errno::get();
+                forget_received_descriptors(msg);
+                crate::errno::set(saved);
+            }
+            ret
         }
-        return ret;
+    }
+}
+
+#[inline(never)]
+unsafe fn recvmsg_on_socket(kind: Kind, fd: c_int, msg: *mut msghdr, flags: c_int) -> ssize_t {
+    let Some(len) = message_len(msg) else {
+        return real::recvmsg(fd, msg, flags);
     };
     let transfer = Transfer::new("recvmsg", fd, kind, len, flags);
     let count = (*msg).msg_iovlen;
@@ -541,8 +678,8 @@ pub unsafe extern "C" fn recvmsg(fd: c_int, msg: *mut msghdr, flags: c_int) -> s
         &faulted,
         &outcome,
         |n| show::gather((*msg).msg_iov, count, n, limit + 1),
-        &vector_len(len, count),
-        &flags_arg(flags),
+        || vector_len(len, count),
+        || flags_arg(flags),
         || match address((*msg).msg_name as *const sockaddr, (*msg).msg_namelen) {
             Some(from) if !from.is_empty() => format!(", from {from}"),
             _ => String::new(),
@@ -555,22 +692,25 @@ pub unsafe extern "C" fn recvmsg(fd: c_int, msg: *mut msghdr, flags: c_int) -> s
 
 #[no_mangle]
 pub unsafe extern "C" fn sendmsg(fd: c_int, msg: *const msghdr, flags: c_int) -> ssize_t {
-    let len = if msg.is_null() {
-        None
-    } else {
-        total(
-            (*msg).msg_iov,
-            c_int::try_from((*msg).msg_iovlen).unwrap_or(-1),
-        )
-    };
-    let (Some(kind), Some(len)) = (watched(fd), len) else {
+    match own_socket(fd) {
+        Some(kind) if !quiet() => sendmsg_on_socket(kind, fd, msg, flags),
+        Some(_) => send_quietly(flags & libc::MSG_NOSIGNAL != 0, |add| {
+            real::sendmsg(fd, msg, flags | nosignal(add))
+        }),
+        None => real::sendmsg(fd, msg, flags),
+    }
+}
+
+#[inline(never)]
+unsafe fn sendmsg_on_socket(kind: Kind, fd: c_int, msg: *const msghdr, flags: c_int) -> ssize_t {
+    let Some(len) = message_len(msg) else {
         return real::sendmsg(fd, msg, flags);
     };
     let transfer = Transfer::new("sendmsg", fd, kind, len, flags);
     let count = (*msg).msg_iovlen;
     let asked = flags & libc::MSG_NOSIGNAL != 0;
     let (faulted, outcome, note) = send_side(&transfer, asked, |allowed, add| {
-        let extra = if add { libc::MSG_NOSIGNAL } else { 0 };
+        let extra = nosignal(add);
         if allowed == len {
             return real::sendmsg(fd, msg, flags | extra);
         }
@@ -581,7 +721,7 @@ pub unsafe extern "C" fn sendmsg(fd: c_int, msg: *const msghdr, flags: c_int) ->
         real::sendmsg(fd, &copy, flags | extra)
     });
     let to = address((*msg).msg_name as *const sockaddr, (*msg).msg_namelen);
-    let rest = match &to {
+    let rest = || match &to {
         Some(to) => format!("{}, {to}", flags_arg(flags)),
         None => flags_arg(flags),
     };
@@ -590,8 +730,8 @@ pub unsafe extern "C" fn sendmsg(fd: c_int, msg: *const msghdr, flags: c_int) ->
         &faulted,
         &outcome,
         |n| show::gather((*msg).msg_iov, count, n, limit + 1),
-        &vector_len(len, count),
-        &rest,
+        || vector_len(len, count),
+        rest,
         String::new,
         &note,
         to.as_ref(),

@@ -17,11 +17,27 @@ use prise::addr::SockAddr;
 use crate::fds::{self, Kind};
 use crate::{config, errno, faults, real, tracer};
 
-/// Whether this library handles a call on `fd`: a socket, outside its own work.
+/// Neither a trace nor faults: socket calls need nothing from this library but
+/// MSG_NOSIGNAL on their writes.
+#[inline(always)]
+fn quiet() -> bool {
+    !config().faulty && !tracer::tracing()
+}
+
+/// The kind of `fd` when it is a socket and the call comes from the program (not from
+/// this library's own work).
+#[inline(always)]
+fn own_socket(fd: c_int) -> Option<Kind> {
+    fds::socket(fd).filter(|_| !tracer::busy())
+}
+
+/// The kind of `fd` when a call on it is to be traced or faulted.
 #[inline(always)]
 fn watched(fd: c_int) -> Option<Kind> {
-    let kind = fds::kind(fd);
-    (kind.is_socket() && !tracer::busy()).then_some(kind)
+    if quiet() {
+        return None;
+    }
+    own_socket(fd)
 }
 
 /// What a socket call is, for the faults that can befall it.
@@ -59,11 +75,11 @@ impl Faulted {
 
 /// Draws the faults of one call on `fd` that would move `len` bytes.
 fn choose_faults(call: Call, fd: c_int, kind: Kind, len: usize, flags: c_int) -> Faulted {
-    let spec = &config().faults;
     let mut chosen = Faulted::default();
-    if !spec.any() {
+    if !config().faulty {
         return chosen;
     }
+    let spec = &config().faults;
     let stream = kind == Kind::Stream;
     if spec.delay_ms > 0 && call != Call::Wait {
         std::thread::sleep(Duration::from_millis(spec.delay_ms));

@@ -5,7 +5,7 @@ use std::ffi::c_int;
 
 use libc::{epoll_event, fd_set, nfds_t, pollfd, timeval};
 
-use super::{choose_faults, line, Call, Faulted, Outcome};
+use super::{choose_faults, line, quiet, Call, Faulted, Outcome};
 use crate::fds::{self, Kind};
 use crate::{real, show, tracer};
 
@@ -26,7 +26,7 @@ pub unsafe extern "C" fn poll(fds_in: *mut pollfd, count: nfds_t, timeout: c_int
     } else {
         std::slice::from_raw_parts(fds_in, count as usize)
     };
-    if tracer::busy() || !entries.iter().any(|p| fds::kind(p.fd).is_socket()) {
+    if quiet() || tracer::busy() || !entries.iter().any(|p| fds::kind(p.fd).is_socket()) {
         return real::poll(fds_in, count, timeout);
     }
     let (faulted, outcome) = wait_or_fault(|| real::poll(fds_in, count, timeout));
@@ -83,7 +83,7 @@ pub unsafe extern "C" fn select(
     except: *mut fd_set,
     timeout: *mut timeval,
 ) -> c_int {
-    if tracer::busy() {
+    if quiet() || tracer::busy() {
         return real::select(count, read, write, except, timeout);
     }
     let sets = [read, write, except];
@@ -151,7 +151,7 @@ pub unsafe extern "C" fn epoll_ctl(
     fd: c_int,
     event: *mut epoll_event,
 ) -> c_int {
-    if tracer::busy() || !fds::kind(fd).is_socket() {
+    if quiet() || tracer::busy() || !fds::kind(fd).is_socket() {
         return real::epoll_ctl(epfd, op, fd, event);
     }
     let outcome = Outcome::of(real::epoll_ctl(epfd, op, fd, event) as isize);
@@ -184,7 +184,7 @@ pub unsafe extern "C" fn epoll_wait(
     max: c_int,
     timeout: c_int,
 ) -> c_int {
-    if tracer::busy() || fds::kind(epfd) != Kind::EpollOfSockets {
+    if quiet() || tracer::busy() || fds::kind(epfd) != Kind::EpollOfSockets {
         return real::epoll_wait(epfd, events, max, timeout);
     }
     let (faulted, outcome) = wait_or_fault(|| real::epoll_wait(epfd, events, max, timeout));
