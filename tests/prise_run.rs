@@ -319,6 +319,59 @@ fn course_echo_session_shows_prise_calls_with_their_inner_calls_beneath() {
 }
 
 #[test]
+fn the_upload_example_breaks_naive_and_survives_careful_under_the_same_faults() {
+    let server_program = example("echo", "echo_server_fork");
+    let upload = example("faults", "upload");
+    let mut server = Process::spawn(
+        Command::new(&server_program)
+            .arg("0")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null()),
+    );
+    let listening = server.read_line(Duration::from_secs(10));
+    let port = listening.rsplit(':').next().unwrap().trim().to_string();
+    let upload = upload.to_str().unwrap();
+    let faults = ["--fault", "short-write=0.5", "--seed", "7"];
+    let run = |mode: &str| {
+        let mut args = faults.to_vec();
+        args.extend([upload, mode, "localhost", &port, "20000"]);
+        run_under(&args, b"")
+    };
+    let naive = run("naive");
+    let all = show(&naive);
+    assert_eq!(naive.status.code(), Some(1), "{all}");
+    assert!(
+        text(&naive.stderr).contains("this program does not loop"),
+        "{all}"
+    );
+    assert!(
+        has(&trace(&naive), |l| l
+            .starts_with("prise: write(3, …, 20000) = ")
+            && l.ends_with("[injected]")),
+        "{all}"
+    );
+    let careful = run("careful");
+    let all = show(&careful);
+    assert!(careful.status.success(), "{all}");
+    assert_eq!(
+        text(&careful.stdout),
+        "upload: 20000 bytes sent and echoed intact\n"
+    );
+    assert!(
+        has(&trace(&careful), |l| l
+            .starts_with("prise:   send(3, …, 20000, MSG_NOSIGNAL) = ")
+            && l.ends_with("[injected]")),
+        "{all}"
+    );
+    // Replayed: the same seed cuts the same first write at the same place.
+    let again = run("naive");
+    let first = |o: &Output| trace(o).into_iter().find(|l| l.contains("[injected]"));
+    assert_eq!(first(&naive), first(&again));
+    drop(server);
+}
+
+#[test]
 fn python_socket_client_and_server_are_traced() {
     let script = std::env::temp_dir().join(format!("prise-run-{}.py", std::process::id()));
     std::fs::write(

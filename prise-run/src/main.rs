@@ -81,7 +81,8 @@ ENVIRONMENT
 LIMITS
     Statically linked programs and set-user-ID programs cannot be interposed
     (the dynamic loader does not run, or ignores LD_PRELOAD). Calls made with
-    syscall(2) or inside the C library itself (its DNS queries) are not seen.
+    syscall(2) or inside the C library itself (its DNS queries), and sendfile,
+    splice, sendmmsg and recvmmsg, are not seen.
     Programs executed with an environment of their own choosing (env -i) are not
     traced. A socket call made in a signal handler that interrupted malloc may
     deadlock while it is traced.
