@@ -77,8 +77,11 @@ pub fn start() {
     }
 }
 
+/// The output as a descriptor of this library's own, -1 when there is none. stderr is
+/// taken only while it is not a socket the program made (it may have closed its stderr
+/// and got descriptor 2 back from socket(): lines there would corrupt its traffic).
 fn open_output() -> libc::c_int {
-    // SAFETY: open and fcntl on a NUL-terminated path or on descriptor 2.
+    // SAFETY: open, fcntl and close on a NUL-terminated path or on descriptors.
     unsafe {
         let fd = match &config().output {
             Some(path) => libc::open(
@@ -86,6 +89,7 @@ fn open_output() -> libc::c_int {
                 libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT | libc::O_CLOEXEC,
                 0o644,
             ),
+            None if crate::fds::known(2).is_some_and(crate::fds::Kind::is_socket) => -1,
             None => 2,
         };
         if fd < 0 {
@@ -97,7 +101,8 @@ fn open_output() -> libc::c_int {
         let high = (limit.rlim_cur.min(1024) as libc::c_int * 3 / 4).max(3);
         let moved = libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, high);
         if moved < 0 {
-            return fd;
+            // No room up there: a file keeps its number; stderr's 2 is the program's.
+            return if fd == 2 { -1 } else { fd };
         }
         if fd != 2 {
             libc::close(fd);

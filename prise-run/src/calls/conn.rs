@@ -8,7 +8,7 @@ use nix::errno::Errno;
 use prise::addr::{family_name, socktype_name};
 
 use super::{
-    address, choose_faults, line, socket_address, watched, written_address, Call, Outcome,
+    address, choose_faults, socket_address, watched, written_address, Call, Outcome, Said,
 };
 use crate::fds::{self, Kind};
 use crate::{real, show, tracer};
@@ -70,15 +70,14 @@ pub unsafe extern "C" fn socketpair(
             } else {
                 String::new()
             };
-            line(
+            outcome.line(
                 "socketpair",
                 &args,
-                ret as isize,
-                outcome.errno,
                 -1,
-                None,
-                &detail,
-                "",
+                Said {
+                    detail,
+                    ..Said::default()
+                },
             )
         });
     }
@@ -100,15 +99,15 @@ pub unsafe extern "C" fn bind(fd: c_int, addr: *const sockaddr, len: socklen_t) 
             (Some(bound), None) => format!(", bound {bound}"),
             _ => String::new(),
         };
-        line(
+        outcome.line(
             "bind",
             &args,
-            outcome.ret,
-            outcome.errno,
             fd,
-            asked.as_ref(),
-            &detail,
-            "",
+            Said {
+                addr: asked.as_ref(),
+                detail,
+                ..Said::default()
+            },
         )
     });
     outcome.finish()
@@ -126,15 +125,14 @@ pub unsafe extern "C" fn listen(fd: c_int, backlog: c_int) -> c_int {
             None => String::new(),
         };
         let args = format!("{fd}, {backlog}");
-        line(
+        outcome.line(
             "listen",
             &args,
-            outcome.ret,
-            outcome.errno,
             fd,
-            None,
-            &detail,
-            "",
+            Said {
+                detail,
+                ..Said::default()
+            },
         )
     });
     outcome.finish()
@@ -172,15 +170,15 @@ unsafe fn accept_socket(
             Some(peer) if outcome.ret >= 0 && !peer.is_empty() => format!(", peer {peer}"),
             _ => String::new(),
         };
-        line(
+        outcome.line(
             name,
             &args,
-            outcome.ret,
-            outcome.errno,
             fd,
-            None,
-            &detail,
-            &faulted.mark(),
+            Said {
+                detail,
+                tail: faulted.mark(),
+                ..Said::default()
+            },
         )
     });
     outcome.finish()
@@ -225,15 +223,15 @@ pub unsafe extern "C" fn connect(fd: c_int, addr: *const sockaddr, len: socklen_
             Some(local) if local.port().is_some() => format!(", from {local}"),
             _ => String::new(),
         };
-        line(
+        outcome.line(
             "connect",
             &args,
-            outcome.ret,
-            outcome.errno,
             fd,
-            to.as_ref(),
-            &detail,
-            &faulted.mark(),
+            Said {
+                addr: to.as_ref(),
+                detail,
+                tail: faulted.mark(),
+            },
         )
     });
     outcome.finish()
@@ -253,16 +251,7 @@ pub unsafe extern "C" fn shutdown(fd: c_int, how: c_int) -> c_int {
             other => other.to_string(),
         };
         let args = format!("{fd}, {how_text}");
-        line(
-            "shutdown",
-            &args,
-            outcome.ret,
-            outcome.errno,
-            fd,
-            None,
-            "",
-            "",
-        )
+        outcome.line("shutdown", &args, fd, Said::default())
     });
     outcome.finish()
 }
@@ -278,16 +267,7 @@ pub unsafe extern "C" fn close(fd: c_int) -> c_int {
     }
     let outcome = Outcome::of(ret as isize);
     tracer::emit(false, || {
-        line(
-            "close",
-            &fd.to_string(),
-            outcome.ret,
-            outcome.errno,
-            fd,
-            None,
-            "",
-            "",
-        )
+        outcome.line("close", &fd.to_string(), fd, Said::default())
     });
     outcome.finish()
 }

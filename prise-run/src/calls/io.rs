@@ -8,8 +8,8 @@ use std::ffi::{c_int, c_void};
 use libc::{iovec, msghdr, size_t, sockaddr, socklen_t, ssize_t};
 
 use super::{
-    address, choose_faults, line, own_socket, quiet, watched, written_address, Call, Faulted,
-    Outcome,
+    address, choose_faults, own_socket, quiet, watched, written_address, Call, Faulted, Outcome,
+    Said,
 };
 use crate::fds::{self, Kind};
 use crate::{config, real, show, tracer};
@@ -82,16 +82,7 @@ impl Transfer {
                 String::new()
             };
             let tail = format!("{note}{}", faulted.mark());
-            line(
-                self.name,
-                &args,
-                outcome.ret,
-                outcome.errno,
-                self.fd,
-                addr,
-                &detail,
-                &tail,
-            )
+            outcome.line(self.name, &args, self.fd, Said { addr, detail, tail })
         });
     }
 }

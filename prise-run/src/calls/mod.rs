@@ -196,26 +196,15 @@ fn socket_address(fd: c_int, remote: bool) -> Option<SockAddr> {
     })
 }
 
-/// The whole line of a call that returned `ret`: on success `detail` follows the value;
-/// on failure prise's sentence for `op` on `fd` (and `addr`) follows; `tail` ends it.
-#[allow(clippy::too_many_arguments)]
-fn line(
-    name: &str,
-    args: &str,
-    ret: isize,
-    saved_errno: c_int,
-    op_fd: c_int,
-    addr: Option<&SockAddr>,
-    detail: &str,
-    tail: &str,
-) -> String {
-    let text = if ret < 0 {
-        let error = prise::socket::call_error(name, op_fd, Errno::from_raw(saved_errno), addr);
-        prise::ffi::trace::line(name, args, "-1", Some(&error))
-    } else {
-        prise::ffi::trace::line(name, args, &format!("{ret}{detail}"), None)
-    };
-    text + tail
+/// What a line says beyond the call and its value.
+#[derive(Default)]
+struct Said<'a> {
+    /// The address the call was given, for prise's sentence when it failed.
+    addr: Option<&'a SockAddr>,
+    /// After the value, on success: `, bound 0.0.0.0:41263`.
+    detail: String,
+    /// At the end of the line: a note, `[injected]`.
+    tail: String,
 }
 
 /// The result of a call: its value, and errno when it failed (or the fault's).
@@ -236,6 +225,18 @@ impl Outcome {
     /// A fault instead of the call.
     fn failed(errno: c_int) -> Outcome {
         Outcome { ret: -1, errno }
+    }
+
+    /// The line of this call on `fd`: the value and what `said` adds on success, prise's
+    /// sentence for `name` on `fd` (and the address) on failure.
+    fn line(&self, name: &str, args: &str, fd: c_int, said: Said) -> String {
+        let text = if self.ret < 0 {
+            let error = prise::socket::call_error(name, fd, Errno::from_raw(self.errno), said.addr);
+            prise::ffi::trace::line(name, args, "-1", Some(&error))
+        } else {
+            prise::ffi::trace::line(name, args, &format!("{}{}", self.ret, said.detail), None)
+        };
+        text + &said.tail
     }
 
     /// Leaves errno as the call left it, and returns its value.

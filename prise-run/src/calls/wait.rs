@@ -5,7 +5,7 @@ use std::ffi::c_int;
 
 use libc::{epoll_event, fd_set, nfds_t, pollfd, timeval};
 
-use super::{choose_faults, line, quiet, Call, Faulted, Outcome};
+use super::{choose_faults, quiet, Call, Faulted, Outcome, Said};
 use crate::fds::{self, Kind};
 use crate::{real, show, tracer};
 
@@ -46,15 +46,15 @@ pub unsafe extern "C" fn poll(fds_in: *mut pollfd, count: nfds_t, timeout: c_int
         } else {
             format!(", [{}]", ready.join(", "))
         };
-        line(
+        outcome.line(
             "poll",
             &args,
-            outcome.ret,
-            outcome.errno,
             -1,
-            None,
-            &detail,
-            &faulted.mark(),
+            Said {
+                detail,
+                tail: faulted.mark(),
+                ..Said::default()
+            },
         )
     });
     outcome.finish()
@@ -121,15 +121,15 @@ pub unsafe extern "C" fn select(
         } else {
             String::new()
         };
-        line(
+        outcome.line(
             "select",
             &args,
-            outcome.ret,
-            outcome.errno,
             -1,
-            None,
-            &detail,
-            &faulted.mark(),
+            Said {
+                detail,
+                tail: faulted.mark(),
+                ..Said::default()
+            },
         )
     });
     outcome.finish()
@@ -163,16 +163,7 @@ pub unsafe extern "C" fn epoll_ctl(
             .as_ref()
             .map_or("NULL".to_string(), |e| show::epoll_events(e.events));
         let args = format!("{epfd}, {}, {fd}, {events}", epoll_op(op));
-        line(
-            "epoll_ctl",
-            &args,
-            outcome.ret,
-            outcome.errno,
-            epfd,
-            None,
-            "",
-            "",
-        )
+        outcome.line("epoll_ctl", &args, epfd, Said::default())
     });
     outcome.finish()
 }
@@ -202,15 +193,15 @@ pub unsafe extern "C" fn epoll_wait(
         } else {
             String::new()
         };
-        line(
+        outcome.line(
             "epoll_wait",
             &args,
-            outcome.ret,
-            outcome.errno,
             epfd,
-            None,
-            &detail,
-            &faulted.mark(),
+            Said {
+                detail,
+                tail: faulted.mark(),
+                ..Said::default()
+            },
         )
     });
     outcome.finish()
