@@ -134,7 +134,7 @@ fn raw_libc_conversation_shows_addresses_peers_bytes_and_pids() {
     );
     assert!(
         has(&lines, |l| l
-            .contains("epoll_wait(5, 1, 10000) = 1, [data 4 EPOLLIN]")),
+            .contains("epoll_wait(5, 1, 10000) = 1, [fd 4 EPOLLIN]")),
         "{all}"
     );
     assert!(

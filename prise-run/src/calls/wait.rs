@@ -159,10 +159,13 @@ pub unsafe extern "C" fn epoll_ctl(
         fds::remember(epfd, Kind::EpollOfSockets);
     }
     tracer::emit(false, || {
-        let events = event
-            .as_ref()
-            .map_or("NULL".to_string(), |e| show::epoll_events(e.events));
-        let args = format!("{epfd}, {}, {fd}, {events}", epoll_op(op));
+        // EPOLL_CTL_DEL ignores the event.
+        let events = match event.as_ref() {
+            _ if op == libc::EPOLL_CTL_DEL => String::new(),
+            None => ", NULL".to_string(),
+            Some(e) => format!(", {}", show::epoll_events(e.events)),
+        };
+        let args = format!("{epfd}, {}, {fd}{events}", epoll_op(op));
         outcome.line("epoll_ctl", &args, epfd, Said::default())
     });
     outcome.finish()
@@ -185,8 +188,15 @@ pub unsafe extern "C" fn epoll_wait(
             let ready: Vec<String> = std::slice::from_raw_parts(events, outcome.ret as usize)
                 .iter()
                 .map(|e| {
+                    // Programs most often put the descriptor in the data (data.fd).
                     let data = e.u64;
-                    format!("data {data} {}", show::epoll_events(e.events))
+                    let low = data as u32 as c_int;
+                    match fds::known(low) {
+                        Some(kind) if kind.is_socket() => {
+                            format!("fd {low} {}", show::epoll_events(e.events))
+                        }
+                        _ => format!("data {data:#x} {}", show::epoll_events(e.events)),
+                    }
                 })
                 .collect();
             format!(", [{}]", ready.join(", "))
