@@ -31,7 +31,8 @@ fn main() {
     println!("cargo:rustc-link-arg-cdylib=-Wl,-soname,libprise_run.so");
 }
 
-/// The names of the `extern "C" fn` items of every Rust file under `dir`.
+/// The names of the `#[no_mangle]` functions of every Rust file under `dir` (other
+/// `extern "C" fn`s, callbacks handed over by pointer, are not exported).
 fn collect_exports(dir: &Path, names: &mut Vec<String>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
@@ -39,12 +40,22 @@ fn collect_exports(dir: &Path, names: &mut Vec<String>) {
             collect_exports(&path, names);
         } else if path.extension().is_some_and(|e| e == "rs") {
             let text = std::fs::read_to_string(&path).unwrap();
-            for (index, _) in text.match_indices("extern \"C\" fn ") {
-                let name: String = text[index + "extern \"C\" fn ".len()..]
+            for (index, _) in text.match_indices("#[no_mangle]") {
+                // The attribute on a line of its own, the function on the next one.
+                let rest = &text[index..];
+                let Some(next_line) = rest.lines().nth(1) else {
+                    continue;
+                };
+                let Some(at) = next_line.find(" fn ") else {
+                    continue;
+                };
+                let name: String = next_line[at + " fn ".len()..]
                     .chars()
                     .take_while(|c| c.is_alphanumeric() || *c == '_')
                     .collect();
-                names.push(name);
+                if !name.is_empty() {
+                    names.push(name);
+                }
             }
         }
     }

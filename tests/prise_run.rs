@@ -275,8 +275,9 @@ fn course_echo_session_shows_prise_calls_with_their_inner_calls_beneath() {
     let _ = std::fs::remove_file(&server_trace);
     let server_lines: Vec<&str> = server_lines.lines().collect();
     let all = server_lines.join("\n");
-    assert_eq!(
-        server_lines[0], "prise: bindedSocket(NULL, \"0\", SOCK_STREAM) = 3",
+    assert!(
+        server_lines[0].starts_with("prise: bindedSocket(NULL, \"0\", SOCK_STREAM, ")
+            && server_lines[0].ends_with(") = 3"),
         "{all}"
     );
     assert!(

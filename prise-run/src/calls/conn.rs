@@ -324,7 +324,7 @@ pub unsafe extern "C" fn setsockopt(
         );
         let op = format!("setsockopt({option})");
         let error = (outcome.ret < 0)
-            .then(|| prise::socket::call_error(&op, fd, Errno::from_raw(outcome.errno), None));
+            .then(|| prise::socket::os_error_of(Errno::from_raw(outcome.errno), &op, fd, None));
         let value = if outcome.ret < 0 {
             "-1".to_string()
         } else {
@@ -352,7 +352,7 @@ pub unsafe extern "C" fn getsockopt(
         let args = format!("{fd}, {option}");
         let op = format!("getsockopt({option})");
         if outcome.ret < 0 {
-            let error = prise::socket::call_error(&op, fd, Errno::from_raw(outcome.errno), None);
+            let error = prise::socket::os_error_of(Errno::from_raw(outcome.errno), &op, fd, None);
             return prise::ffi::trace::line("getsockopt", &args, "-1", Some(&error));
         }
         let shown = if len.is_null() {

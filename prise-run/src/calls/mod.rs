@@ -231,7 +231,8 @@ impl Outcome {
     /// sentence for `name` on `fd` (and the address) on failure.
     fn line(&self, name: &str, args: &str, fd: c_int, said: Said) -> String {
         let text = if self.ret < 0 {
-            let error = prise::socket::call_error(name, fd, Errno::from_raw(self.errno), said.addr);
+            let error =
+                prise::socket::os_error_of(Errno::from_raw(self.errno), name, fd, said.addr);
             prise::ffi::trace::line(name, args, "-1", Some(&error))
         } else {
             prise::ffi::trace::line(name, args, &format!("{}{}", self.ret, said.detail), None)
