@@ -21,40 +21,43 @@ fn flag_names(value: i64, names: &[(i64, &str)]) -> String {
     parts.join("|")
 }
 
+/// `flag_names` of the libc constants named, each shown by its own name.
+macro_rules! named_flags {
+    ($value:expr, $($flag:ident),+ $(,)?) => {
+        flag_names(i64::from($value), &[$((libc::$flag as u32 as i64, stringify!($flag))),+])
+    };
+}
+
 /// send/recv flags: `MSG_PEEK|MSG_DONTWAIT`, `0` for none.
 pub fn msg_flags(flags: c_int) -> String {
     if flags == 0 {
         return "0".into();
     }
-    flag_names(
-        i64::from(flags),
-        &[
-            (libc::MSG_OOB as i64, "MSG_OOB"),
-            (libc::MSG_PEEK as i64, "MSG_PEEK"),
-            (libc::MSG_DONTROUTE as i64, "MSG_DONTROUTE"),
-            (libc::MSG_DONTWAIT as i64, "MSG_DONTWAIT"),
-            (libc::MSG_WAITALL as i64, "MSG_WAITALL"),
-            (libc::MSG_NOSIGNAL as i64, "MSG_NOSIGNAL"),
-            (libc::MSG_MORE as i64, "MSG_MORE"),
-            (libc::MSG_TRUNC as i64, "MSG_TRUNC"),
-            (libc::MSG_CMSG_CLOEXEC as i64, "MSG_CMSG_CLOEXEC"),
-        ],
+    named_flags!(
+        flags,
+        MSG_OOB,
+        MSG_PEEK,
+        MSG_DONTROUTE,
+        MSG_DONTWAIT,
+        MSG_WAITALL,
+        MSG_NOSIGNAL,
+        MSG_MORE,
+        MSG_TRUNC,
+        MSG_CMSG_CLOEXEC,
     )
 }
 
 /// getaddrinfo's AI_* flags.
 pub fn ai_flags(flags: c_int) -> String {
-    flag_names(
-        i64::from(flags),
-        &[
-            (libc::AI_PASSIVE as i64, "AI_PASSIVE"),
-            (libc::AI_CANONNAME as i64, "AI_CANONNAME"),
-            (libc::AI_NUMERICHOST as i64, "AI_NUMERICHOST"),
-            (libc::AI_V4MAPPED as i64, "AI_V4MAPPED"),
-            (libc::AI_ALL as i64, "AI_ALL"),
-            (libc::AI_ADDRCONFIG as i64, "AI_ADDRCONFIG"),
-            (libc::AI_NUMERICSERV as i64, "AI_NUMERICSERV"),
-        ],
+    named_flags!(
+        flags,
+        AI_PASSIVE,
+        AI_CANONNAME,
+        AI_NUMERICHOST,
+        AI_V4MAPPED,
+        AI_ALL,
+        AI_ADDRCONFIG,
+        AI_NUMERICSERV,
     )
 }
 
@@ -63,53 +66,37 @@ pub fn ni_flags(flags: c_int) -> String {
     if flags == 0 {
         return "0".into();
     }
-    flag_names(
-        i64::from(flags),
-        &[
-            (libc::NI_NUMERICHOST as i64, "NI_NUMERICHOST"),
-            (libc::NI_NUMERICSERV as i64, "NI_NUMERICSERV"),
-            (libc::NI_NOFQDN as i64, "NI_NOFQDN"),
-            (libc::NI_NAMEREQD as i64, "NI_NAMEREQD"),
-            (libc::NI_DGRAM as i64, "NI_DGRAM"),
-        ],
+    named_flags!(
+        flags,
+        NI_NUMERICHOST,
+        NI_NUMERICSERV,
+        NI_NOFQDN,
+        NI_NAMEREQD,
+        NI_DGRAM
     )
 }
 
 /// poll's events: `POLLIN|POLLOUT`.
 pub fn poll_events(events: i16) -> String {
-    flag_names(
-        i64::from(events),
-        &[
-            (libc::POLLIN as i64, "POLLIN"),
-            (libc::POLLPRI as i64, "POLLPRI"),
-            (libc::POLLOUT as i64, "POLLOUT"),
-            (libc::POLLRDHUP as i64, "POLLRDHUP"),
-            (libc::POLLERR as i64, "POLLERR"),
-            (libc::POLLHUP as i64, "POLLHUP"),
-            (libc::POLLNVAL as i64, "POLLNVAL"),
-            (libc::POLLRDNORM as i64, "POLLRDNORM"),
-            (libc::POLLRDBAND as i64, "POLLRDBAND"),
-            (libc::POLLWRNORM as i64, "POLLWRNORM"),
-            (libc::POLLWRBAND as i64, "POLLWRBAND"),
-        ],
+    named_flags!(
+        events, POLLIN, POLLPRI, POLLOUT, POLLRDHUP, POLLERR, POLLHUP, POLLNVAL, POLLRDNORM,
+        POLLRDBAND, POLLWRNORM, POLLWRBAND,
     )
 }
 
 /// epoll's events: `EPOLLIN|EPOLLET`.
 pub fn epoll_events(events: u32) -> String {
-    flag_names(
-        i64::from(events),
-        &[
-            (libc::EPOLLIN as i64, "EPOLLIN"),
-            (libc::EPOLLPRI as i64, "EPOLLPRI"),
-            (libc::EPOLLOUT as i64, "EPOLLOUT"),
-            (libc::EPOLLRDHUP as i64, "EPOLLRDHUP"),
-            (libc::EPOLLERR as i64, "EPOLLERR"),
-            (libc::EPOLLHUP as i64, "EPOLLHUP"),
-            (libc::EPOLLET as i64, "EPOLLET"),
-            (libc::EPOLLONESHOT as i64, "EPOLLONESHOT"),
-            (libc::EPOLLEXCLUSIVE as i64, "EPOLLEXCLUSIVE"),
-        ],
+    named_flags!(
+        events,
+        EPOLLIN,
+        EPOLLPRI,
+        EPOLLOUT,
+        EPOLLRDHUP,
+        EPOLLERR,
+        EPOLLHUP,
+        EPOLLET,
+        EPOLLONESHOT,
+        EPOLLEXCLUSIVE,
     )
 }
 
@@ -187,7 +174,8 @@ pub fn seconds(secs: i64, nanos: i64) -> String {
     text.strip_suffix('.').unwrap_or(text).to_string()
 }
 
-/// The first `limit` bytes as a quoted, escaped string: `"GET / HTTP/1.0\r\n"…`.
+/// The first `limit` bytes as a quoted, escaped string: `"GET / HTTP/1.0\r\n"…`. Bytes,
+/// not text (prise's `printable` is for names): invalid UTF-8 shows as `\xNN`.
 pub fn data(bytes: &[u8], limit: usize) -> String {
     let shown = &bytes[..bytes.len().min(limit)];
     let mut text = String::with_capacity(shown.len() + 2);
@@ -253,6 +241,10 @@ mod tests {
             "MSG_PEEK|MSG_DONTWAIT"
         );
         assert_eq!(poll_events(libc::POLLIN | 0x4000), "POLLIN|0x4000");
+        assert_eq!(
+            epoll_events(libc::EPOLLIN as u32 | libc::EPOLLET as u32),
+            "EPOLLIN|EPOLLET"
+        );
         assert_eq!(
             option(libc::SOL_SOCKET, libc::SO_REUSEADDR),
             "SOL_SOCKET, SO_REUSEADDR"

@@ -170,16 +170,7 @@ unsafe fn accept_socket(
             Some(peer) if outcome.ret >= 0 && !peer.is_empty() => format!(", peer {peer}"),
             _ => String::new(),
         };
-        outcome.line(
-            name,
-            &args,
-            fd,
-            Said {
-                detail,
-                tail: faulted.mark(),
-                ..Said::default()
-            },
-        )
+        outcome.line(name, &args, fd, faulted.said(detail))
     });
     outcome.finish()
 }

@@ -68,6 +68,15 @@ impl Faulted {
         }
     }
 
+    /// What the line of a call with these faults says after `detail`.
+    fn said(&self, detail: String) -> Said<'static> {
+        Said {
+            detail,
+            tail: self.mark(),
+            addr: None,
+        }
+    }
+
     fn injected(&self) -> bool {
         self.errno.is_some() || !self.notes.is_empty()
     }

@@ -46,16 +46,7 @@ pub unsafe extern "C" fn poll(fds_in: *mut pollfd, count: nfds_t, timeout: c_int
         } else {
             format!(", [{}]", ready.join(", "))
         };
-        outcome.line(
-            "poll",
-            &args,
-            -1,
-            Said {
-                detail,
-                tail: faulted.mark(),
-                ..Said::default()
-            },
-        )
+        outcome.line("poll", &args, -1, faulted.said(detail))
     });
     outcome.finish()
 }
@@ -121,16 +112,7 @@ pub unsafe extern "C" fn select(
         } else {
             String::new()
         };
-        outcome.line(
-            "select",
-            &args,
-            -1,
-            Said {
-                detail,
-                tail: faulted.mark(),
-                ..Said::default()
-            },
-        )
+        outcome.line("select", &args, -1, faulted.said(detail))
     });
     outcome.finish()
 }
@@ -203,16 +185,7 @@ pub unsafe extern "C" fn epoll_wait(
         } else {
             String::new()
         };
-        outcome.line(
-            "epoll_wait",
-            &args,
-            epfd,
-            Said {
-                detail,
-                tail: faulted.mark(),
-                ..Said::default()
-            },
-        )
+        outcome.line("epoll_wait", &args, epfd, faulted.said(detail))
     });
     outcome.finish()
 }
