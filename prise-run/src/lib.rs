@@ -12,7 +12,8 @@
 //! - the library's own work (formatting, writing a line) runs under a per-thread guard:
 //!   a socket call made meanwhile (by a signal handler, say) goes straight through;
 //! - lines are written with the raw write system call, one write per line;
-//! - nothing here takes a lock, so fork at any moment is safe;
+//! - the state is atomics and per-thread cells, no lock (the configuration is read
+//!   once, in the constructor), so a fork at any moment leaves nothing locked;
 //! - prise's own exported functions are not exported from here (see build.rs): the
 //!   program keeps its libprise or course helper library.
 
@@ -25,9 +26,8 @@ mod faults;
 mod fds;
 mod options;
 mod show;
+mod real;
 mod tracer;
-
-pub mod real;
 
 use std::sync::OnceLock;
 
