@@ -172,6 +172,11 @@ fn raw_libc_conversation_shows_addresses_peers_bytes_and_pids() {
             && l.contains(") = 8, from 127.0.0.1:")),
         "{all}"
     );
+    assert!(
+        has(&lines, |l| l
+            .ends_with("gethostbyname(\"localhost\") = 127.0.0.1")),
+        "{all}"
+    );
     let refused = reported(&stdout, "refused");
     assert!(
         has(&lines, |l| l.contains("connect(")
@@ -841,12 +846,18 @@ fn a_signal_handler_sending_on_a_socket_neither_deadlocks_nor_loses_bytes() {
 
 #[test]
 fn static_programs_are_refused_with_the_reason() {
-    let program = compile_without_prise(
-        "traced_static",
-        &[repo().join("tests/c/traced.c")],
-        &["-static"],
-    );
-    let output = run_under(&[program.to_str().unwrap(), "threads"], b"");
+    // A program of its own: the static link of the resolver would warn.
+    let source = common::build_dir().join("static_socket.c");
+    std::fs::write(
+        &source,
+        "#include <sys/socket.h>\n#include <unistd.h>\n\
+         int main(void) { int fd = socket(AF_INET, SOCK_STREAM, 0); return fd < 0 || close(fd) != 0; }\n",
+    )
+    .unwrap();
+    let program = compile_without_prise("static_socket", &[source], &["-static"]);
+    // It runs by itself; prise-run refuses it before running it.
+    assert!(common::run(&program, &[], &[], LIMIT).status.success());
+    let output = run_under(&[program.to_str().unwrap()], b"");
     assert_eq!(output.status.code(), Some(126), "{}", show(&output));
     assert!(
         text(&output.stderr).contains("is statically linked: no dynamic loader runs for it"),
