@@ -110,6 +110,13 @@ build/tests/%: tests/c/%.c tests/c/check.h include/prise.h $(LIBDIR)/libprise.so
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g -std=gnu11 $(WARN) -Werror -o $@ $< $(C_TEST_LINK)
 
+# Programs of plain libc (no prise) that tests/prise_run.rs runs under prise-run; one
+# linked -static, for prise-run to refuse.
+build/tests/prise-run/static_socket: PROGRAM_LDFLAGS := -static
+build/tests/prise-run/%: tests/prise-run/%.c
+	@mkdir -p $(@D)
+	$(CC) -O1 -g -std=gnu11 $(WARN) -Werror -o $@ $< -lpthread $(PROGRAM_LDFLAGS)
+
 build/tests-sanitize/%: tests/c/%.c tests/c/check.h include/prise.h $(LIBDIR)/libprise.so
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g -std=gnu11 $(WARN) -Werror -fsanitize=address,undefined -fno-omit-frame-pointer \

@@ -1,4 +1,4 @@
-//! prise-run on real programs: a raw-libc program of our own (tests/c/traced.c), the
+//! prise-run on real programs: a raw-libc program of our own (tests/prise-run/traced.c), the
 //! course-style echo programs, a Python socket script, `cat`. Each test runs the
 //! program under prise-run over loopback and reads the trace it printed.
 
@@ -10,7 +10,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use common::{compile, compile_without_prise, repo, Process};
+use common::{make_program, repo, Process};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -32,13 +32,12 @@ fn prise_run() -> &'static Path {
 fn traced_program() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
-        .get_or_init(|| compile_without_prise("traced", &[repo().join("tests/c/traced.c")], &[]))
+        .get_or_init(|| make_program("build/tests/prise-run/traced"))
         .clone()
 }
 
 fn example(topic: &str, name: &str) -> PathBuf {
-    let source = repo().join(format!("c-examples/{topic}/{name}.c"));
-    compile(name, &[source], &[repo().join("c-examples")], &[])
+    make_program(&format!("build/examples/{topic}/{name}"))
 }
 
 /// prise-run with `args` (its options, the program and its arguments), to the end.
@@ -846,15 +845,7 @@ fn a_signal_handler_sending_on_a_socket_neither_deadlocks_nor_loses_bytes() {
 
 #[test]
 fn static_programs_are_refused_with_the_reason() {
-    // A program of its own: the static link of the resolver would warn.
-    let source = common::build_dir().join("static_socket.c");
-    std::fs::write(
-        &source,
-        "#include <sys/socket.h>\n#include <unistd.h>\n\
-         int main(void) { int fd = socket(AF_INET, SOCK_STREAM, 0); return fd < 0 || close(fd) != 0; }\n",
-    )
-    .unwrap();
-    let program = compile_without_prise("static_socket", &[source], &["-static"]);
+    let program = make_program("build/tests/prise-run/static_socket");
     // It runs by itself; prise-run refuses it before running it.
     assert!(common::run(&program, &[], &[], LIMIT).status.success());
     let output = run_under(&[program.to_str().unwrap()], b"");
