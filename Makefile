@@ -117,6 +117,11 @@ build/tests/prise-run/%: tests/prise-run/%.c
 	@mkdir -p $(@D)
 	$(CC) -O1 -g -std=gnu11 $(WARN) -Werror -o $@ $< -lpthread $(PROGRAM_LDFLAGS)
 
+# Reproducers of failures found by outside attacks (tests/regressions.rs runs them).
+build/regress/%: tests/regress/%.c tests/regress/common.h include/prise.h $(LIBDIR)/libprise.so
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g -std=gnu11 $(WARN) -Werror -pthread -o $@ $< $(C_TEST_LINK)
+
 build/tests-sanitize/%: tests/c/%.c tests/c/check.h include/prise.h $(LIBDIR)/libprise.so
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g -std=gnu11 $(WARN) -Werror -fsanitize=address,undefined -fno-omit-frame-pointer \

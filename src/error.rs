@@ -210,10 +210,13 @@ thread_local! {
 pub fn record(error: &Error) {
     // Sentences hold no NUL: every one is made printable.
     let message = CString::new(error.message.as_str()).unwrap_or_default();
+    // A signal handler that fails a call while this thread was recording its own failure
+    // finds the state busy: its sentence is dropped (errno still tells), never a panic.
     let _ = LAST_ERROR.try_with(|last| {
-        let mut last = last.borrow_mut();
-        last.message = message;
-        last.gai = error.gai.unwrap_or(0);
+        if let Ok(mut last) = last.try_borrow_mut() {
+            last.message = message;
+            last.gai = error.gai.unwrap_or(0);
+        }
     });
     error.errno.set();
 }
@@ -223,14 +226,18 @@ pub fn record(error: &Error) {
 /// replaced, not mutated, only then).
 pub fn last_message_ptr() -> *const libc::c_char {
     LAST_ERROR
-        .try_with(|last| last.borrow().message.as_ptr())
+        .try_with(|last| last.try_borrow().map(|l| l.message.as_ptr()).ok())
+        .ok()
+        .flatten()
         .unwrap_or(c"".as_ptr())
 }
 
 /// The `EAI_*` code of this thread's last failure, 0 when it was not a resolution
 /// failure (or the thread's storage is gone).
 pub fn last_gai() -> i32 {
-    LAST_ERROR.try_with(|last| last.borrow().gai).unwrap_or(0)
+    LAST_ERROR
+        .try_with(|last| last.try_borrow().map(|l| l.gai).unwrap_or(0))
+        .unwrap_or(0)
 }
 
 #[cfg(test)]

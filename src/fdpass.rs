@@ -68,6 +68,9 @@ pub fn send_fd(sock: RawFd, fd: RawFd) -> Result<()> {
     }
 }
 
+/// The kernel's SCM_PIDFD (absent from the libc crate).
+const SCM_PIDFD: libc::c_int = 0x04;
+
 /// The most descriptors one message can carry (the kernel's SCM_MAX_FD).
 const SCM_MAX_FD: usize = 253;
 
@@ -76,12 +79,15 @@ const SCM_MAX_FD: usize = 253;
 /// this process had no descriptor left), and every descriptor it brought is closed.
 pub fn recv_fd(sock: RawFd) -> Result<OwnedFd> {
     let what = || format!("receive a descriptor on socket {sock}");
-    // Room for every descriptor a message can bring and for the sender's credentials
-    // (SO_PASSCRED), so that the kernel never cuts the control data for lack of room.
+    // A TCP socket would lose the byte taken for the marker: refused before anything.
+    require_unix(sock, "receive a descriptor")?;
+    // Room for every descriptor a message can bring, the sender's credentials
+    // (SO_PASSCRED) and pidfd (SO_PASSPIDFD), so that the kernel never cuts the control data for lack of room.
     // SAFETY: CMSG_SPACE is arithmetic.
     let space = unsafe {
         libc::CMSG_SPACE((SCM_MAX_FD * std::mem::size_of::<RawFd>()) as u32)
             + libc::CMSG_SPACE(std::mem::size_of::<libc::ucred>() as u32)
+            + libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32)
     } as usize;
     let mut control = vec![0u64; space.div_ceil(8)]; // aligned as cmsghdr wants
     let mut marker = [0u8; 1];
@@ -104,7 +110,7 @@ pub fn recv_fd(sock: RawFd) -> Result<OwnedFd> {
         }
     };
     // Owned at once: whatever happens below closes them.
-    let mut fds = installed_descriptors(&message);
+    let (mut fds, _sender_pidfd) = installed_descriptors(&message);
     if received == 0 {
         return Err(Error::with_message(
             Errno::ECONNRESET,
@@ -132,24 +138,34 @@ pub fn recv_fd(sock: RawFd) -> Result<OwnedFd> {
 }
 
 /// The descriptors SCM_RIGHTS installed in this process, owned.
-fn installed_descriptors(message: &libc::msghdr) -> Vec<OwnedFd> {
+/// The descriptors the message installed in this process, owned: those sent
+/// (SCM_RIGHTS), and the sender's pidfd (SCM_PIDFD, with SO_PASSPIDFD on Linux 6.5+),
+/// which is never the caller's and is closed with the rest.
+fn installed_descriptors(message: &libc::msghdr) -> (Vec<OwnedFd>, Vec<OwnedFd>) {
     let mut fds = Vec::new();
+    let mut pidfds = Vec::new();
     // SAFETY: the kernel filled msg_control up to msg_controllen with well-formed
     // control messages; CMSG_* walk them within that length.
     unsafe {
         let mut cmsg = libc::CMSG_FIRSTHDR(message);
         while !cmsg.is_null() {
-            if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_RIGHTS {
+            let kind = (*cmsg).cmsg_type;
+            let into = match kind {
+                libc::SCM_RIGHTS => Some(&mut fds),
+                SCM_PIDFD => Some(&mut pidfds),
+                _ => None,
+            };
+            if let Some(into) = into.filter(|_| (*cmsg).cmsg_level == libc::SOL_SOCKET) {
                 let bytes = (*cmsg).cmsg_len as usize - libc::CMSG_LEN(0) as usize;
                 let data = libc::CMSG_DATA(cmsg) as *const RawFd;
                 for i in 0..bytes / std::mem::size_of::<RawFd>() {
-                    fds.push(OwnedFd::from_raw_fd(data.add(i).read_unaligned()));
+                    into.push(OwnedFd::from_raw_fd(data.add(i).read_unaligned()));
                 }
             }
             cmsg = libc::CMSG_NXTHDR(message, cmsg);
         }
     }
-    fds
+    (fds, pidfds)
 }
 
 /// The failure of a message whose control data the kernel cut (MSG_CTRUNC). With room

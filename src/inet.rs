@@ -20,24 +20,16 @@ fn resolve_for(
     socktype: libc::c_int,
     passive: bool,
 ) -> Result<resolve::AddrInfoList> {
+    // No AI_ADDRCONFIG: glibc answers it under a lock of its own that a fork() made while
+    // another thread held it leaves locked for ever in the child; an address of a family
+    // this host lacks just fails at once and the next one is tried.
     let hints = Hints {
         family: libc::AF_UNSPEC,
         socktype,
         protocol: 0,
-        flags: if passive {
-            libc::AI_PASSIVE
-        } else {
-            libc::AI_ADDRCONFIG
-        },
+        flags: if passive { libc::AI_PASSIVE } else { 0 },
     };
-    resolve::getaddrinfo(host, Some(service), &hints).or_else(|error| {
-        // AI_ADDRCONFIG hides loopback-only families on hosts without other
-        // addresses; ask again without it before giving up.
-        if passive {
-            return Err(error);
-        }
-        resolve::getaddrinfo(host, Some(service), &Hints { flags: 0, ..hints })
-    })
+    resolve::getaddrinfo(host, Some(service), &hints)
 }
 
 /// Tries every address in order with `attempt` until one works; the failure names every

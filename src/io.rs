@@ -14,8 +14,39 @@ use crate::socket::{self, write_once, Writer};
 /// lost and nothing else: no SIGPIPE, no panic, errno as it was.
 pub fn print_stderr(line: &str) {
     let saved = Errno::last();
-    let _ = write_all(libc::STDERR_FILENO, line.as_bytes());
+    if stderr_is_for_people() {
+        let _ = write_all(libc::STDERR_FILENO, line.as_bytes());
+    }
     saved.set();
+}
+
+/// What descriptor 2 was when the library was loaded: 0 closed, 1 a socket, 2 other.
+static STDERR_AT_LOAD: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(2);
+
+/// Runs when the library is loaded, before main.
+extern "C" fn remember_stderr() {
+    let kind = match socket::is_socket(libc::STDERR_FILENO) {
+        None => 0,
+        Some(true) => 1,
+        Some(false) => 2,
+    };
+    STDERR_AT_LOAD.store(kind, std::sync::atomic::Ordering::Relaxed);
+}
+
+#[used]
+#[link_section = ".init_array"]
+static REMEMBER_STDERR: extern "C" fn() = remember_stderr;
+
+/// Whether a line for a person may go to descriptor 2. A program started with stderr
+/// closed (`2>&-`) gets its first socket as descriptor 2: a line written there would
+/// reach its peer as data. So a socket at 2 takes lines only when stderr was a socket
+/// from the start (a service manager's journal stream).
+fn stderr_is_for_people() -> bool {
+    match socket::is_socket(libc::STDERR_FILENO) {
+        None => false,
+        Some(false) => true,
+        Some(true) => STDERR_AT_LOAD.load(std::sync::atomic::Ordering::Relaxed) == 1,
+    }
 }
 
 /// Writes all of `buf`, looping over partial writes and EINTR. Returns `buf.len()`.

@@ -55,7 +55,14 @@ fn line_from_socket(fd: RawFd, buf: &mut [u8]) -> Result<usize> {
     let mut peer_done = false;
     loop {
         let rest = &mut buf[done..];
-        let peeked = recv_line_bytes(fd, rest, libc::MSG_PEEK)?;
+        let peeked = match recv_line_bytes(fd, rest, libc::MSG_PEEK) {
+            Ok(peeked) => peeked,
+            // Part of a line was taken (a socket that waits for ever) and then the peer
+            // failed: what was taken is returned, without its '\n'; the next call gets
+            // the failure. Nothing received is lost.
+            Err(_) if done > 0 => return Ok(done),
+            Err(error) => return Err(error),
+        };
         let newline = rest[..peeked].iter().position(|b| *b == b'\n');
         // The newline is the last byte queued: a stream and a datagram read the same.
         let ends_there = peeked < rest.len() && newline.is_some_and(|i| i + 1 == peeked);
@@ -105,7 +112,11 @@ fn line_from_socket(fd: RawFd, buf: &mut [u8]) -> Result<usize> {
                 }
             }
         };
-        return Ok(done + recv_line_bytes(fd, &mut rest[..wanted], 0)?);
+        return match recv_line_bytes(fd, &mut rest[..wanted], 0) {
+            Ok(taken) => Ok(done + taken),
+            Err(_) if done > 0 => Ok(done),
+            Err(error) => Err(error),
+        };
     }
 }
 

@@ -135,17 +135,26 @@ impl Live {
 #[repr(C)]
 struct Served {
     call: ServedCall,
-    conn: OwnedFd,
+    /// The number the handler got: the handler may close it itself (the course's
+    /// service functions do), after which it may already be another thread's.
+    handed: RawFd,
+    /// prise's own duplicate, to tell whether `handed` is still this connection.
+    kept: OwnedFd,
     live: Arc<Live>,
 }
 
 /// Called from C once the thread's handler is done (returned or pthread_exit): closes
-/// the connection, then counts it out.
+/// the connection unless the handler did, then counts it out.
 extern "C" fn release_connection(call: *mut c_void) {
     // SAFETY: call is the Box made for this thread by serve_threads, released once.
     let served = unsafe { Box::from_raw(call.cast::<Served>()) };
-    let Served { conn, live, .. } = *served;
-    drop(conn);
+    let Served {
+        handed, kept, live, ..
+    } = *served;
+    if socket::same_socket(handed, kept.as_raw_fd()) {
+        let _ = socket::close(handed);
+    }
+    drop(kept);
     live.leave();
 }
 
@@ -179,15 +188,21 @@ pub fn serve_threads(listen_fd: RawFd, handler: Handler) -> Result<()> {
             Ok(None) => break Ok(()),
             Err(error) => break Err(error),
         };
+        let kept = match socket::dup_cloexec(conn.as_raw_fd()) {
+            Ok(kept) => kept,
+            Err(_) => continue, // out of descriptors: this client is refused (conn closed)
+        };
         live.enter();
+        let handed = std::os::fd::IntoRawFd::into_raw_fd(conn);
         let served = Box::into_raw(Box::new(Served {
             call: ServedCall {
                 handler: handler.function,
                 ctx: handler.ctx,
-                conn: conn.as_raw_fd(),
+                conn: handed,
                 release: release_connection,
             },
-            conn,
+            handed,
+            kept,
             live: Arc::clone(&live),
         }));
         if spawn_handler_thread(served).is_err() {
@@ -219,8 +234,18 @@ fn reap(children: &mut Vec<libc::pid_t>, block: bool) {
 /// Called from C in a child whose handler ended its thread instead of returning: the
 /// child ends as a process whose last thread exits does, with status 0.
 extern "C" fn end_child(_call: *mut c_void) {
-    // SAFETY: _exit ends the child without running the parent's atexit work.
-    unsafe { libc::_exit(0) }
+    exit_child(0)
+}
+
+/// Ends a served child: what the handler printed is flushed (as exit() would), but the
+/// parent's atexit work is not run again (as _exit). glibc's fork leaves the child's
+/// stdio locks usable.
+fn exit_child(status: c_int) -> ! {
+    // SAFETY: fflush(NULL) flushes every stdio stream; _exit ends the process.
+    unsafe {
+        libc::fflush(std::ptr::null_mut());
+        libc::_exit(status & 0xff)
+    }
 }
 
 /// The child of serve_fork: runs the handler and exits with its status.
@@ -234,9 +259,9 @@ fn run_child(listen_fd: RawFd, conn: OwnedFd, handler: Handler) -> ! {
     };
     // SAFETY: call is valid for the whole call.
     let status = unsafe { prise__serve_child(&mut call) };
-    drop(conn);
-    // SAFETY: _exit ends the child without running the parent's atexit work.
-    unsafe { libc::_exit(status & 0xff) }
+    // The handler may have closed conn itself; the exit closes what is left.
+    std::mem::forget(conn);
+    exit_child(status)
 }
 
 /// A process per client. Children are reaped as they end (the listening socket is

@@ -361,6 +361,30 @@ pub fn set_nonblocking(fd: RawFd, on: bool) -> Result<()> {
     )
 }
 
+/// Whether `fd` is a socket; None when it is not open.
+pub fn is_socket(fd: RawFd) -> Option<bool> {
+    // SAFETY: stat is plain data; fstat writes it.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: st is ours.
+    syscall!(fstat(fd, &mut st))
+        .ok()
+        .map(|_| st.st_mode & libc::S_IFMT == libc::S_IFSOCK)
+}
+
+/// Whether two descriptors refer to the same open socket (the same inode of sockfs):
+/// false when either is closed.
+pub fn same_socket(a: RawFd, b: RawFd) -> bool {
+    let identity = |fd: RawFd| {
+        // SAFETY: stat is plain data; fstat writes it.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: st is ours.
+        syscall!(fstat(fd, &mut st))
+            .ok()
+            .map(|_| (st.st_dev, st.st_ino))
+    };
+    matches!((identity(a), identity(b)), (Some(x), Some(y)) if x == y)
+}
+
 /// A close-on-exec duplicate of `fd` (F_DUPFD_CLOEXEC).
 pub fn dup_cloexec(fd: RawFd) -> Result<OwnedFd> {
     // SAFETY: fcntl on an integer descriptor; the new one is owned at once.

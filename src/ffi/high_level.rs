@@ -188,11 +188,14 @@ pub extern "C" fn prise_unix_connect(path: *const c_char, socktype: c_int) -> c_
 /// writes a NUL. Reentrant (no static buffer) and never consumes bytes after the
 /// newline, so plain reads can follow it on the same descriptor.
 ///
-/// On a stream socket nothing is consumed until the line is whole (or fills n-1 bytes,
-/// or the peer has closed): with a timeout (prise_set_timeout) or O_NONBLOCK, a line
+/// On a stream socket with a timeout (prise_set_timeout) or O_NONBLOCK nothing is
+/// consumed until the line is whole (or fills n-1 bytes, or the peer has closed): a line
 /// that has not fully arrived is -1 with EAGAIN and stays queued, and a later call gets
 /// it whole. (A line must fit in the socket's receive queue to be waited for this way;
-/// a longer one comes in pieces of n-1 bytes when n is smaller than the queue.)
+/// a longer one comes in pieces of n-1 bytes when n is smaller than the queue. Urgent
+/// data in the middle of a line stops it there.) A blocking socket with no timeout takes
+/// a line as it comes; when the peer fails mid-line (ECONNRESET) the part received is
+/// returned without its '\n', and the next call reports the failure: nothing is lost.
 /// On a datagram socket one datagram is one line, newlines and all (cut to n-1 bytes;
 /// an empty datagram gives 0). On other descriptors (pipes, files) bytes are read one
 /// at a time; when a non-blocking one runs dry mid-line, the part read so far is
@@ -384,8 +387,9 @@ pub extern "C" fn prise_send_fd(sock: c_int, fd: c_int) -> c_int {
 ///
 /// Returns the new descriptor (close-on-exec), or -1 with errno (ECONNRESET when the
 /// peer closed, EBADMSG when the message carried no descriptor or several of them,
-/// EMFILE when this process has no descriptor left for it, EBADF, …); on failure every
-/// descriptor the message brought is closed.
+/// EMFILE when this process has no descriptor left for it, EINVAL when sock is not a
+/// Unix-domain socket (nothing is read), EBADF, …); on failure every descriptor the
+/// message brought is closed, and with SO_PASSPIDFD the sender's pidfd is closed too.
 /// Ownership: the caller owns the new descriptor.
 #[no_mangle]
 pub extern "C" fn prise_recv_fd(sock: c_int) -> c_int {
@@ -397,7 +401,8 @@ pub extern "C" fn prise_recv_fd(sock: c_int) -> c_int {
 ///
 /// pid, uid, gid: each may be NULL when not wanted; they are written only on success.
 /// Returns 0, or -1 with errno (EINVAL when sock is not a Unix-domain socket, ENOTCONN
-/// when it has no peer: not connected, listening, or a datagram socket; ENOTSOCK, EBADF).
+/// when it has no peer: not connected, listening, or an unconnected datagram socket (one
+/// of a socketpair has its peer); ENOTSOCK, EBADF).
 #[no_mangle]
 pub extern "C" fn prise_peer_cred(
     sock: c_int,
@@ -433,7 +438,8 @@ fn required_handler(handler: PriseHandler, ctx: *mut c_void) -> crate::Result<se
 
 /// Serves clients with a child process each (the course's fork model): accepts on
 /// listen_fd, forks, runs handler(conn_fd, ctx) in the child, which then exits with the
-/// handler's return value (0 when the handler ends with pthread_exit). Children are
+/// handler's return value (0 when the handler ends with pthread_exit), its stdio flushed
+/// as exit() would (what the handler printed is not lost). Children are
 /// reaped as they end: no zombies. Clients are waited for with poll, so a non-blocking
 /// listen_fd works too.
 ///
@@ -442,7 +448,8 @@ fn required_handler(handler: PriseHandler, ctx: *mut c_void) -> crate::Result<se
 /// Runs until listen_fd is shut down (shutdown(listen_fd, SHUT_RDWR), from a signal
 /// handler or another thread), then waits for the children still serving and returns 0;
 /// -1 with errno when listen_fd is not a listening socket or accept fails for good.
-/// Ownership: prise closes conn_fd after the handler returns; the caller keeps listen_fd.
+/// Ownership: the child's exit closes conn_fd (the handler may close it itself, as the
+/// course's service functions do); the caller keeps listen_fd.
 #[no_mangle]
 pub extern "C" fn prise_serve_fork(
     listen_fd: c_int,
@@ -467,8 +474,11 @@ pub extern "C" fn prise_serve_fork(
 /// conn_fd is close-on-exec. Runs until listen_fd is shut down, then waits for the
 /// threads still serving and returns 0; -1 with errno when listen_fd is not a listening
 /// socket or accept fails for good.
-/// Ownership: prise closes conn_fd after the handler returns (or exits its thread); the
-/// caller keeps listen_fd.
+/// Ownership: prise closes conn_fd after the handler returns (or exits its thread),
+/// unless the handler closed it itself (the course's service functions do): then that
+/// number, which another thread may already have reused, is left alone. The caller keeps
+/// listen_fd. prise functions are not async-signal-safe, and a thread inside one must
+/// not be cancelled (pthread_cancel): its forced unwind cannot cross prise.
 #[no_mangle]
 pub extern "C" fn prise_serve_threads(
     listen_fd: c_int,
