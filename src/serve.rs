@@ -135,9 +135,10 @@ impl Live {
 #[repr(C)]
 struct Served {
     call: ServedCall,
-    /// The number the handler got: the handler may close it itself (the course's
-    /// service functions do), after which it may already be another thread's.
-    handed: RawFd,
+    /// The connection the handler got. The handler may close it itself (the course's
+    /// service functions do), after which its number may already be another thread's:
+    /// closed by release only when it is still this connection.
+    handed: std::mem::ManuallyDrop<OwnedFd>,
     /// prise's own duplicate, to tell whether `handed` is still this connection.
     kept: OwnedFd,
     live: Arc<Live>,
@@ -151,8 +152,8 @@ extern "C" fn release_connection(call: *mut c_void) {
     let Served {
         handed, kept, live, ..
     } = *served;
-    if socket::same_socket(handed, kept.as_raw_fd()) {
-        let _ = socket::close(handed);
+    if socket::same_socket(handed.as_raw_fd(), kept.as_raw_fd()) {
+        drop(std::mem::ManuallyDrop::into_inner(handed));
     }
     drop(kept);
     live.leave();
@@ -193,15 +194,14 @@ pub fn serve_threads(listen_fd: RawFd, handler: Handler) -> Result<()> {
             Err(_) => continue, // out of descriptors: this client is refused (conn closed)
         };
         live.enter();
-        let handed = std::os::fd::IntoRawFd::into_raw_fd(conn);
         let served = Box::into_raw(Box::new(Served {
             call: ServedCall {
                 handler: handler.function,
                 ctx: handler.ctx,
-                conn: handed,
+                conn: conn.as_raw_fd(),
                 release: release_connection,
             },
-            handed,
+            handed: std::mem::ManuallyDrop::new(conn),
             kept,
             live: Arc::clone(&live),
         }));
