@@ -168,7 +168,12 @@ bench-smoke: lib examples prise-run build/bench
 demo: lib examples
 	@sh c-examples/demo.sh build/examples
 
-install: lib prise-run
+# Installs what `make` built, without building: `sudo make install` may not find cargo
+# (sudo resets PATH), and root should not build in the user's tree.
+INSTALL_FROM := $(LIBDIR)/libprise.so $(LIBDIR)/libprise.a build/bin/prise-run build/lib/libprise_run.so
+install:
+	@for f in $(INSTALL_FROM); do [ -e $$f ] || { \
+		echo "make install: $$f is not built: run make first, then make install" >&2; exit 1; }; done
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 0755 build/bin/prise-run $(DESTDIR)$(PREFIX)/bin/prise-run
 	install -m 0755 build/lib/libprise_run.so $(DESTDIR)$(PREFIX)/lib/libprise_run.so
@@ -181,6 +186,8 @@ install: lib prise-run
 		sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@STATIC_DEPS@|$(STATIC_DEPS)|' \
 			$$pc.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/$$pc.pc; \
 	done
+	@# The loader's cache must learn the new library (not for a staged DESTDIR install).
+	@if [ -z "$(DESTDIR)" ] && command -v ldconfig >/dev/null; then ldconfig; fi
 	@echo "installed prise $(VERSION) under $(DESTDIR)$(PREFIX)"
 
 uninstall:

@@ -55,6 +55,8 @@ fn install_pkg_config_static_link_and_uninstall() {
     make(&[
         "--no-print-directory",
         "-s",
+        "lib",
+        "prise-run",
         "install",
         &destdir,
         &prefix_arg,
