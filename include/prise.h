@@ -79,6 +79,14 @@ const char *prise_last_error(void);
 int prise_last_gai_error(void);
 
 /**
+ * The errno of this thread's last failure in prise (0 when nothing has failed yet): the
+ * value errno had when that call returned, kept until the next failure on the same
+ * thread. For callers that cannot read errno right after a call (a binding whose
+ * runtime may run code, and change errno, in between); C callers read errno.
+ */
+int prise_last_errno(void);
+
+/**
  * prise's version, "MAJOR.MINOR.PATCH" (the same as the PRISE_VERSION_* macros of the
  * header the program was compiled with, unless an older library is loaded).
  * Ownership: static text; never NULL.
@@ -126,6 +134,18 @@ int prise_listen(int sockfd, int backlog);
  * Ownership: the caller owns the returned descriptor.
  */
 int prise_accept(int sockfd, struct sockaddr *addr, socklen_t *addrlen);
+
+/**
+ * Accepts a connection, as accept4(2): flags (SOCK_CLOEXEC, SOCK_NONBLOCK, or 0) are
+ * set on the new descriptor as it is made, so that no fork+exec in another thread can
+ * inherit it before it is marked close-on-exec.
+ *
+ * addr/addrlen: as prise_accept. Returns the connected descriptor, or -1 with errno
+ * (EINVAL for other flags, checked before anything is accepted, or a socket that is not
+ * listening; EAGAIN, EINTR, …).
+ * Ownership: the caller owns the returned descriptor.
+ */
+int prise_accept4(int sockfd, struct sockaddr *addr, socklen_t *addrlen, int flags);
 
 /**
  * Connects a socket to a remote address, as connect(2).
@@ -196,6 +216,31 @@ ssize_t prise_recvfrom(int sockfd,
                        int flags,
                        struct sockaddr *src_addr,
                        socklen_t *addrlen);
+
+/**
+ * Sends one message gathered from several buffers, with ancillary data (SCM_RIGHTS,
+ * SCM_CREDENTIALS, …), as sendmsg(2); MSG_NOSIGNAL is always added.
+ *
+ * msg: must not be NULL; msg_name may be NULL (a connected socket); msg_iov may be NULL
+ * only when msg_iovlen is 0, each iov_base only when its iov_len is 0; msg_control may
+ * be NULL only when msg_controllen is 0. Checked before anything is sent.
+ * Returns the byte count sent, or -1 with errno (EMSGSIZE for more than 1024 buffers,
+ * EINVAL, EPIPE, EAGAIN, …). Ownership: msg and what it points to are only read.
+ */
+ssize_t prise_sendmsg(int sockfd, const struct msghdr *msg, int flags);
+
+/**
+ * Receives one message scattered over several buffers, with its ancillary data, as
+ * recvmsg(2).
+ *
+ * msg: must not be NULL, with buffers as for prise_sendmsg (writable, not overlapping);
+ * msg_name may be NULL. Checked before anything is received. On return msg_namelen is
+ * the sender's address length, msg_controllen the ancillary bytes received, msg_flags the
+ * message's flags (MSG_TRUNC, MSG_CTRUNC, …). Descriptors received with SCM_RIGHTS are
+ * the caller's to close (MSG_CMSG_CLOEXEC in flags marks them close-on-exec).
+ * Returns the byte count, or -1 with errno (EAGAIN, EINTR, EMSGSIZE, EINVAL, …).
+ */
+ssize_t prise_recvmsg(int sockfd, struct msghdr *msg, int flags);
 
 /**
  * Shuts down part of a full-duplex connection, as shutdown(2).

@@ -1,7 +1,7 @@
 //! The error type of the core and the per-thread "last error" the C ABI exposes.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::ffi::{CStr, CString};
 use std::fmt;
 
@@ -201,6 +201,8 @@ thread_local! {
         message: CString::default(),
         gai: 0,
     });
+    // Apart from the sentence, in a Cell: kept even when the sentence has to be dropped.
+    static LAST_ERRNO: Cell<i32> = const { Cell::new(0) };
 }
 
 /// Records `error` as this thread's last failure and sets errno to its value.
@@ -218,6 +220,7 @@ pub fn record(error: &Error) {
             last.gai = error.gai.unwrap_or(0);
         }
     });
+    let _ = LAST_ERRNO.try_with(|last| last.set(error.errno as i32));
     error.errno.set();
 }
 
@@ -230,6 +233,12 @@ pub fn last_message_ptr() -> *const libc::c_char {
         .ok()
         .flatten()
         .unwrap_or(c"".as_ptr())
+}
+
+/// The errno of this thread's last failure (0 before any, or once the thread's storage
+/// is gone).
+pub fn last_errno() -> i32 {
+    LAST_ERRNO.try_with(Cell::get).unwrap_or(0)
 }
 
 /// The `EAI_*` code of this thread's last failure, 0 when it was not a resolution
@@ -248,6 +257,7 @@ mod tests {
     fn record_sets_errno_and_message() {
         record(&Error::new(Errno::ECONNREFUSED, "connect to 127.0.0.1:9"));
         assert_eq!(Errno::last(), Errno::ECONNREFUSED);
+        assert_eq!(last_errno(), libc::ECONNREFUSED);
         let text = unsafe { CStr::from_ptr(last_message_ptr()) };
         assert_eq!(
             text.to_str().unwrap(),

@@ -27,6 +27,15 @@ pub extern "C" fn prise_last_gai_error() -> c_int {
     ffi_boundary!(String::new, 0, || { Ok(error::last_gai()) })
 }
 
+/// The errno of this thread's last failure in prise (0 when nothing has failed yet): the
+/// value errno had when that call returned, kept until the next failure on the same
+/// thread. For callers that cannot read errno right after a call (a binding whose
+/// runtime may run code, and change errno, in between); C callers read errno.
+#[no_mangle]
+pub extern "C" fn prise_last_errno() -> c_int {
+    ffi_boundary!(String::new, 0, || { Ok(error::last_errno()) })
+}
+
 /// prise's version, "MAJOR.MINOR.PATCH" (the same as the PRISE_VERSION_* macros of the
 /// header the program was compiled with, unless an older library is loaded).
 /// Ownership: static text; never NULL.

@@ -179,6 +179,44 @@ pub(crate) unsafe fn out_bytes<'a>(
     Ok(std::slice::from_raw_parts_mut(ptr.cast(), len))
 }
 
+/// The most buffers one sendmsg/recvmsg takes (Linux's UIO_MAXIOV).
+const IOV_MAX: usize = 1024;
+
+/// Checks a `struct msghdr` argument before sendmsg/recvmsg hand it to the kernel as it
+/// is: not NULL, at most [`IOV_MAX`] buffers, and no NULL pointer with a length (the
+/// kernel would answer EFAULT, or write through it). The name is the kernel's to check.
+///
+/// # Safety
+/// `msg` is NULL or valid, and its msg_iov NULL or valid for msg_iovlen entries.
+#[allow(clippy::unnecessary_cast)] // msg_iovlen, msg_controllen: size_t on glibc, int on musl
+pub(crate) unsafe fn checked_message<'a>(msg: *const libc::msghdr) -> Result<&'a libc::msghdr> {
+    let message = msg.as_ref().ok_or_else(|| null_argument("msg"))?;
+    let count = message.msg_iovlen as usize;
+    if count > IOV_MAX {
+        return Err(Error::with_message(
+            Errno::EMSGSIZE,
+            format!("{count} buffers in one message: at most {IOV_MAX}"),
+        ));
+    }
+    if count > 0 {
+        if message.msg_iov.is_null() {
+            return Err(null_argument("msg_iov"));
+        }
+        for piece in std::slice::from_raw_parts(message.msg_iov, count) {
+            in_bytes(piece.iov_base, piece.iov_len, "iov_base")?;
+        }
+    }
+    in_bytes(
+        message.msg_control,
+        message.msg_controllen as usize,
+        "msg_control",
+    )?;
+    if !message.msg_name.is_null() {
+        SockAddr::check_len(message.msg_namelen as usize)?;
+    }
+    Ok(message)
+}
+
 /// A `const struct sockaddr *` + length argument, copied.
 ///
 /// # Safety

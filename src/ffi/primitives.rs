@@ -2,10 +2,15 @@
 
 use std::ffi::{c_int, c_void};
 
-use libc::{size_t, sockaddr, socklen_t, ssize_t};
+use libc::{msghdr, size_t, sockaddr, socklen_t, ssize_t};
+use nix::errno::Errno;
 
-use super::{check_out_sockaddr, give, in_bytes, in_sockaddr, out_bytes, out_sockaddr, trace};
+use super::{
+    check_out_sockaddr, checked_message, give, in_bytes, in_sockaddr, out_bytes, out_sockaddr,
+    trace,
+};
 use crate::addr::{family_name, socktype_name};
+use crate::error::Error;
 use crate::{io, socket};
 
 /// Creates a socket, as socket(2).
@@ -79,6 +84,36 @@ pub extern "C" fn prise_accept(
     ffi_boundary!(|| format!("{sockfd}"), -1, || {
         check_out_sockaddr(addr, addrlen)?;
         let (conn, peer) = socket::accept(sockfd, 0)?;
+        // SAFETY: checked above: addr is NULL, or addr and addrlen are the caller's.
+        unsafe { out_sockaddr(addr, addrlen, &peer) }?;
+        Ok(give(conn))
+    },)
+}
+
+/// Accepts a connection, as accept4(2): flags (SOCK_CLOEXEC, SOCK_NONBLOCK, or 0) are
+/// set on the new descriptor as it is made, so that no fork+exec in another thread can
+/// inherit it before it is marked close-on-exec.
+///
+/// addr/addrlen: as prise_accept. Returns the connected descriptor, or -1 with errno
+/// (EINVAL for other flags, checked before anything is accepted, or a socket that is not
+/// listening; EAGAIN, EINTR, …).
+/// Ownership: the caller owns the returned descriptor.
+#[no_mangle]
+pub extern "C" fn prise_accept4(
+    sockfd: c_int,
+    addr: *mut sockaddr,
+    addrlen: *mut socklen_t,
+    flags: c_int,
+) -> c_int {
+    ffi_boundary!(|| format!("{sockfd}, {flags:#x}"), -1, || {
+        check_out_sockaddr(addr, addrlen)?;
+        if flags & !(libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK) != 0 {
+            return Err(Error::with_message(
+                Errno::EINVAL,
+                format!("accept4 flags {flags:#x}: only SOCK_CLOEXEC and SOCK_NONBLOCK"),
+            ));
+        }
+        let (conn, peer) = socket::accept(sockfd, flags)?;
         // SAFETY: checked above: addr is NULL, or addr and addrlen are the caller's.
         unsafe { out_sockaddr(addr, addrlen, &peer) }?;
         Ok(give(conn))
@@ -244,6 +279,51 @@ pub extern "C" fn prise_recvfrom(
             // SAFETY: checked above: src_addr is NULL, or both are the caller's.
             unsafe { out_sockaddr(src_addr, addrlen, &from) }?;
             Ok(n as ssize_t)
+        },
+    )
+}
+
+/// Sends one message gathered from several buffers, with ancillary data (SCM_RIGHTS,
+/// SCM_CREDENTIALS, …), as sendmsg(2); MSG_NOSIGNAL is always added.
+///
+/// msg: must not be NULL; msg_name may be NULL (a connected socket); msg_iov may be NULL
+/// only when msg_iovlen is 0, each iov_base only when its iov_len is 0; msg_control may
+/// be NULL only when msg_controllen is 0. Checked before anything is sent.
+/// Returns the byte count sent, or -1 with errno (EMSGSIZE for more than 1024 buffers,
+/// EINVAL, EPIPE, EAGAIN, …). Ownership: msg and what it points to are only read.
+#[no_mangle]
+pub extern "C" fn prise_sendmsg(sockfd: c_int, msg: *const msghdr, flags: c_int) -> ssize_t {
+    ffi_boundary!(
+        || format!("{sockfd}, {}, {flags}", trace::message(msg)),
+        -1,
+        || {
+            // SAFETY: the caller passes msg valid (or NULL) with its buffers as it says.
+            let message = unsafe { checked_message(msg) }?;
+            // SAFETY: checked above: every pointer of the message is valid for its length.
+            unsafe { socket::sendmsg(sockfd, message, flags) }.map(|n| n as ssize_t)
+        },
+    )
+}
+
+/// Receives one message scattered over several buffers, with its ancillary data, as
+/// recvmsg(2).
+///
+/// msg: must not be NULL, with buffers as for prise_sendmsg (writable, not overlapping);
+/// msg_name may be NULL. Checked before anything is received. On return msg_namelen is
+/// the sender's address length, msg_controllen the ancillary bytes received, msg_flags the
+/// message's flags (MSG_TRUNC, MSG_CTRUNC, …). Descriptors received with SCM_RIGHTS are
+/// the caller's to close (MSG_CMSG_CLOEXEC in flags marks them close-on-exec).
+/// Returns the byte count, or -1 with errno (EAGAIN, EINTR, EMSGSIZE, EINVAL, …).
+#[no_mangle]
+pub extern "C" fn prise_recvmsg(sockfd: c_int, msg: *mut msghdr, flags: c_int) -> ssize_t {
+    ffi_boundary!(
+        || format!("{sockfd}, {}, {flags}", trace::message(msg)),
+        -1,
+        || {
+            // SAFETY: the caller passes msg valid (or NULL) with its buffers as it says.
+            unsafe { checked_message(msg) }?;
+            // SAFETY: checked above, and msg is the caller's to write.
+            unsafe { socket::recvmsg(sockfd, &mut *msg, flags) }.map(|n| n as ssize_t)
         },
     )
 }

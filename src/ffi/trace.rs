@@ -209,6 +209,22 @@ pub fn text(ptr: *const c_char) -> String {
     format!("\"{}\"", shown(text.to_bytes()))
 }
 
+/// A message argument of sendmsg/recvmsg: its buffer count, ancillary bytes and address.
+pub(crate) fn message(msg: *const libc::msghdr) -> String {
+    // SAFETY: the caller of the traced function passes msg valid, or NULL.
+    let Some(message) = (unsafe { msg.as_ref() }) else {
+        return "NULL".into();
+    };
+    let mut text = format!(
+        "{{{} buffers, {} control bytes",
+        message.msg_iovlen, message.msg_controllen
+    );
+    if !message.msg_name.is_null() && message.msg_namelen > 0 {
+        text += &format!(", {}", addr(message.msg_name.cast(), message.msg_namelen));
+    }
+    text + "}"
+}
+
 /// A buffer argument: its address and length.
 pub(crate) fn buffer(ptr: *const c_void, len: usize) -> String {
     format!("{}, {len}", pointer(ptr))

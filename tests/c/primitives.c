@@ -5,6 +5,7 @@
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 
@@ -207,6 +208,140 @@ static void unix_exchange(int type)
     unlink(path);
 }
 
+/* accept4 marks the new descriptor as asked; sendmsg/recvmsg gather and scatter over
+ * several buffers and carry a descriptor (SCM_RIGHTS) and the sender's address. */
+static void messages(void)
+{
+    struct sockaddr_storage server_addr;
+    socklen_t server_len;
+    int server = tcp_server(AF_INET, &server_addr, &server_len);
+    int client = prise_socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(prise_connect(client, (struct sockaddr *)&server_addr, server_len) == 0);
+    int conn = prise_accept4(server, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    CHECK(conn >= 0);
+    CHECK(fcntl(conn, F_GETFD) & FD_CLOEXEC);
+    CHECK(fcntl(conn, F_GETFL) & O_NONBLOCK);
+    CHECK_FAILS(prise_accept4(server, NULL, NULL, 0x40000000), -1, EINVAL);
+    /* Refused flags took nothing: the connection waiting is still there. */
+    int second = prise_socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(prise_connect(second, (struct sockaddr *)&server_addr, server_len) == 0);
+    CHECK_FAILS(prise_accept4(server, NULL, NULL, -1), -1, EINVAL);
+    int taken = prise_accept4(server, NULL, NULL, 0);
+    CHECK(taken >= 0 && !(fcntl(taken, F_GETFD) & FD_CLOEXEC));
+    prise_close(taken);
+    prise_close(second);
+    prise_close(conn);
+    prise_close(client);
+    prise_close(server);
+
+    int pair[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, pair) == 0);
+    char head[] = "ab", tail[] = "cde";
+    struct iovec out[2] = {{head, 2}, {tail, 3}};
+    union {
+        struct cmsghdr align;
+        char bytes[CMSG_SPACE(sizeof(int))];
+    } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = out;
+    msg.msg_iovlen = 2;
+    msg.msg_control = control.bytes;
+    msg.msg_controllen = sizeof control.bytes;
+    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    int passed = STDERR_FILENO;
+    memcpy(CMSG_DATA(cmsg), &passed, sizeof passed);
+    CHECK(prise_sendmsg(pair[0], &msg, 0) == 5);
+
+    char first[1], rest[8];
+    struct iovec in[2] = {{first, 1}, {rest, sizeof rest}};
+    union {
+        struct cmsghdr align;
+        char bytes[CMSG_SPACE(sizeof(int))];
+    } got_control;
+    struct msghdr got;
+    memset(&got, 0, sizeof got);
+    got.msg_iov = in;
+    got.msg_iovlen = 2;
+    got.msg_control = got_control.bytes;
+    got.msg_controllen = sizeof got_control.bytes;
+    CHECK(prise_recvmsg(pair[1], &got, MSG_CMSG_CLOEXEC) == 5);
+    CHECK(first[0] == 'a' && memcmp(rest, "bcde", 4) == 0);
+    CHECK((got.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) == 0);
+    struct cmsghdr *arrived = CMSG_FIRSTHDR(&got);
+    CHECK(arrived != NULL && arrived->cmsg_type == SCM_RIGHTS);
+    if (arrived != NULL) {
+        int fd;
+        memcpy(&fd, CMSG_DATA(arrived), sizeof fd);
+        CHECK(fd > STDERR_FILENO && (fcntl(fd, F_GETFD) & FD_CLOEXEC));
+        close(fd);
+    }
+
+    /* Datagrams: the sender's address comes back, cut to the room given. */
+    int a = prise_socket(AF_INET, SOCK_DGRAM, 0), b = prise_socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in local = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    CHECK(prise_bind(b, (struct sockaddr *)&local, sizeof local) == 0);
+    socklen_t local_len = sizeof local;
+    CHECK(prise_getsockname(b, (struct sockaddr *)&local, &local_len) == 0);
+    struct msghdr to;
+    memset(&to, 0, sizeof to);
+    to.msg_iov = out;
+    to.msg_iovlen = 2;
+    to.msg_name = &local;
+    to.msg_namelen = sizeof local;
+    CHECK(prise_sendmsg(a, &to, 0) == 5);
+    struct sockaddr_in from;
+    struct msghdr from_msg;
+    memset(&from_msg, 0, sizeof from_msg);
+    from_msg.msg_iov = in;
+    from_msg.msg_iovlen = 1;
+    from_msg.msg_name = &from;
+    from_msg.msg_namelen = 4;
+    CHECK(prise_recvmsg(b, &from_msg, 0) == 1);
+    CHECK(from_msg.msg_flags & MSG_TRUNC);
+    CHECK(from_msg.msg_namelen == sizeof from && from.sin_family == AF_INET);
+
+    /* Bad messages are refused before anything is sent or received. */
+    CHECK_FAILS(prise_sendmsg(pair[0], NULL, 0), -1, EINVAL);
+    CHECK_FAILS(prise_recvmsg(pair[1], NULL, 0), -1, EINVAL);
+    struct msghdr bad;
+    memset(&bad, 0, sizeof bad);
+    bad.msg_iovlen = 1;
+    CHECK_FAILS(prise_sendmsg(pair[0], &bad, 0), -1, EINVAL);
+    bad.msg_iov = out;
+    bad.msg_iovlen = 100000;
+    CHECK_FAILS(prise_sendmsg(pair[0], &bad, 0), -1, EMSGSIZE);
+    CHECK_FAILS(prise_recvmsg(pair[1], &bad, 0), -1, EMSGSIZE);
+    struct iovec null_piece = {NULL, 4};
+    bad.msg_iov = &null_piece;
+    bad.msg_iovlen = 1;
+    CHECK_FAILS(prise_recvmsg(pair[1], &bad, 0), -1, EINVAL);
+    bad.msg_iov = out;
+    bad.msg_control = NULL;
+    bad.msg_controllen = 16;
+    CHECK_FAILS(prise_sendmsg(pair[0], &bad, 0), -1, EINVAL);
+    bad.msg_controllen = 0;
+    bad.msg_name = &from;
+    bad.msg_namelen = 4096;
+    CHECK_FAILS(prise_sendmsg(a, &bad, 0), -1, EINVAL);
+    CHECK_FAILS(prise_sendmsg(-1, &to, 0), -1, EBADF);
+    /* The failure's errno stays readable after calls that succeed and change errno. */
+    errno = 0;
+    CHECK(prise_getsockname(a, (struct sockaddr *)&local, &local_len) == 0);
+    close(-1);
+    CHECK(prise_last_errno() == EBADF);
+    /* Nothing was sent by the refused calls: the stream is empty. */
+    CHECK(prise_recv(pair[1], rest, sizeof rest, MSG_DONTWAIT) == -1 && errno == EAGAIN);
+    prise_close(a);
+    prise_close(b);
+    close(pair[0]);
+    close(pair[1]);
+}
+
 static void bad_input(void)
 {
     char buf[16] = "0123456789abcde";
@@ -352,6 +487,7 @@ int main(void)
     udp_exchange(AF_INET6);
     unix_exchange(SOCK_STREAM);
     unix_exchange(SOCK_DGRAM);
+    messages();
     bad_input();
     faults();
     return check_summary();
