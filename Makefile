@@ -88,13 +88,24 @@ test: lib examples check-rust bench-smoke check-memory check-sanitize load-small
 	$(CARGO) test --release --lib --tests
 	$(MAKE) --no-print-directory python-test
 
-# pytest lives in a virtual environment of the project's own, installed when missing.
+# pytest and Python's build tools live in a virtual environment of the project's own,
+# made when missing, with python/'s build requirements kept as wheels in it so that
+# python/tests/test_install.py installs offline. The CPython slice of test_socket needs
+# CPython's own test suite: Debian ships it apart (libpython3.X-testsuite).
 PYVENV := python/.venv
-$(PYVENV)/bin/pytest:
+PY_BUILD_REQUIRES = $(shell $(PYTHON) -c 'import tomllib; print(" ".join(repr(r) for r in \
+	tomllib.load(open("python/pyproject.toml", "rb"))["build-system"]["requires"]))')
+$(PYVENV)/.ready: python/pyproject.toml
 	$(PYTHON) -m venv $(PYVENV)
-	$(PYVENV)/bin/pip install --quiet pytest
+	$(PYVENV)/bin/pip install --quiet pytest build $(PY_BUILD_REQUIRES)
+	$(PYVENV)/bin/pip download --quiet --dest $(PYVENV)/wheels $(PY_BUILD_REQUIRES)
+	@$(PYVENV)/bin/python -c "import test.test_socket" 2>/dev/null || { \
+		v=$$($(PYVENV)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+		echo "CPython's test suite is missing: apt-get install libpython$$v-testsuite"; \
+		apt-get install -y -q libpython$$v-testsuite; }
+	touch $@
 
-python-test: lib examples $(PYVENV)/bin/pytest
+python-test: lib examples $(PYVENV)/.ready
 	PRISE_LIBRARY=$(abspath $(LIBDIR))/libprise.so $(PYVENV)/bin/python -m pytest -q python/tests
 
 check-rust:

@@ -1,13 +1,15 @@
 """Loads libprise and declares every function of include/prise.h for ctypes.
 
-The library is found, in order: the PRISE_LIBRARY environment variable (a path), a copy
-inside this package directory, the repository's target/release/, then
-ctypes.util.find_library("prise") (a `make install`).
+The library is found, in order: the PRISE_LIBRARY environment variable (a path), the
+copy `pip install` puts inside this package directory, the repository's target/release/
+(a source checkout after `make`), then ctypes.util.find_library("prise") (a `make install`).
 """
 
 import ctypes
 import ctypes.util
+import glob
 import os
+import socket
 from ctypes import (POINTER, c_char, c_char_p, c_int, c_size_t, c_ssize_t, c_uint32,
                     c_void_p)
 
@@ -35,6 +37,22 @@ addrinfo._fields_ = [
 ]
 
 
+class iovec(ctypes.Structure):
+    _fields_ = [("iov_base", c_void_p), ("iov_len", c_size_t)]
+
+
+class msghdr(ctypes.Structure):
+    _fields_ = [
+        ("msg_name", c_void_p),
+        ("msg_namelen", socklen_t),
+        ("msg_iov", POINTER(iovec)),
+        ("msg_iovlen", c_size_t),
+        ("msg_control", c_void_p),
+        ("msg_controllen", c_size_t),
+        ("msg_flags", c_int),
+    ]
+
+
 class hostent(ctypes.Structure):
     _fields_ = [
         ("h_name", c_char_p),
@@ -51,9 +69,12 @@ HANDLER = ctypes.CFUNCTYPE(c_int, c_int, c_void_p)
 def _candidates():
     env = os.environ.get("PRISE_LIBRARY")
     if env:
+        # Chosen by the user: that library or an error, never another one instead.
         yield env
-    for name in ("libprise.so", "libprise.so.0"):
-        yield os.path.join(_HERE, name)
+        return
+    # setuptools-rust names the copy it installs like an extension module
+    # (libprise.abi3.so); a copy made by hand is libprise.so.
+    yield from sorted(glob.glob(os.path.join(glob.escape(_HERE), "libprise*.so*")))
     yield os.path.join(_HERE, "..", "..", "target", "release", "libprise.so")
     found = ctypes.util.find_library("prise")
     if found:
@@ -67,14 +88,16 @@ def _load():
             tried.append(path + " (missing)")
             continue
         try:
-            return ctypes.CDLL(path, use_errno=True)
+            # No use_errno: ctypes would save errno around every call; prise keeps the
+            # errno of each failure itself (prise_last_errno), read only after one.
+            return ctypes.CDLL(path)
         except OSError as error:
             tried.append("%s (%s)" % (path, error))
     raise ImportError(
         "prise: the C library libprise.so was not found. Looked at: %s, and "
-        "ctypes.util.find_library('prise'). Build it with `make` at the repository's "
-        "root (or `make install`), or set PRISE_LIBRARY to its path."
-        % ", ".join(tried or ["PRISE_LIBRARY (unset)"]))
+        "ctypes.util.find_library('prise'). Install the package with `pip install ./python`, "
+        "or build the library with `make` at the repository's root (or `make install`), "
+        "or set PRISE_LIBRARY to its path." % ", ".join(tried or ["PRISE_LIBRARY (unset)"]))
 
 
 lib = _load()
@@ -83,11 +106,13 @@ lib = _load()
 SIGNATURES = {
     "prise_last_error": (c_char_p, []),
     "prise_last_gai_error": (c_int, []),
+    "prise_last_errno": (c_int, []),
     "prise_version": (c_char_p, []),
     "prise_socket": (c_int, [c_int, c_int, c_int]),
     "prise_bind": (c_int, [c_int, c_void_p, socklen_t]),
     "prise_listen": (c_int, [c_int, c_int]),
     "prise_accept": (c_int, [c_int, c_void_p, POINTER(socklen_t)]),
+    "prise_accept4": (c_int, [c_int, c_void_p, POINTER(socklen_t), c_int]),
     "prise_connect": (c_int, [c_int, c_void_p, socklen_t]),
     "prise_read": (c_ssize_t, [c_int, c_void_p, c_size_t]),
     "prise_write": (c_ssize_t, [c_int, c_void_p, c_size_t]),
@@ -95,6 +120,8 @@ SIGNATURES = {
     "prise_recv": (c_ssize_t, [c_int, c_void_p, c_size_t, c_int]),
     "prise_sendto": (c_ssize_t, [c_int, c_void_p, c_size_t, c_int, c_void_p, socklen_t]),
     "prise_recvfrom": (c_ssize_t, [c_int, c_void_p, c_size_t, c_int, c_void_p, POINTER(socklen_t)]),
+    "prise_sendmsg": (c_ssize_t, [c_int, POINTER(msghdr), c_int]),
+    "prise_recvmsg": (c_ssize_t, [c_int, POINTER(msghdr), c_int]),
     "prise_shutdown": (c_int, [c_int, c_int]),
     "prise_close": (c_int, [c_int]),
     "prise_getsockname": (c_int, [c_int, c_void_p, POINTER(socklen_t)]),
@@ -139,16 +166,28 @@ for _name, (_restype, _argtypes) in SIGNATURES.items():
     _function.restype = _restype
     _function.argtypes = _argtypes
 
-# The data path (send, sendall, recv, recv_into) calls these without argtypes: ctypes'
-# per-argument conversion costs more than the system call's own user-space work. Their
-# callers pass exactly (int fd, pointer, c_size_t length, int flags).
-fast_send = lib["prise_send"]
-fast_recv = lib["prise_recv"]
-fast_write_all = lib["prise_write_all"]
-for _function in (fast_send, fast_recv, fast_write_all):
-    _function.restype = c_ssize_t
+
+
+def last_error():
+    """This thread's sentence for the last failure in the C library."""
+    return lib.prise_last_error().decode(errors="replace")
+
+
+last_errno = lib.prise_last_errno
+
+
+def error():
+    """The exception for the failure the last C call reported: socket.gaierror for a
+    name-resolution failure, otherwise OSError(errno, sentence)."""
+    code = last_errno()
+    message = last_error()
+    gai = lib.prise_last_gai_error()
+    if gai != 0:
+        return socket.gaierror(gai, message)
+    return OSError(code, message)
+
 
 # free() for getNameInfo's malloc'ed text.
-libc = ctypes.CDLL(None, use_errno=True)
+libc = ctypes.CDLL(None)
 libc.free.argtypes = [c_void_p]
 libc.free.restype = None
