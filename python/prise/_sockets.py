@@ -329,10 +329,13 @@ class Socket:
     def __reduce_ex__(self, protocol):  # copy and pickle: a descriptor is not a value
         raise TypeError("cannot pickle %r object" % type(self).__name__)
 
-    def _real_close(self):
+    # _real_close and __del__ may run while the interpreter shuts down and module globals
+    # are gone: what they need is bound as default arguments, as socket.py does.
+    def _real_close(self, _close=lib.prise_close, _errno_now=_last_errno,
+                    _reset=_errno.ECONNRESET):
         fd, self._fd = self._fd, -1
         # A peer's reset can surface at close; the descriptor is released all the same.
-        if fd >= 0 and lib.prise_close(fd) < 0 and _last_errno() != _errno.ECONNRESET:
+        if fd >= 0 and _close(fd) < 0 and _errno_now() != _reset:
             raise _os_error()
 
     def detach(self):
@@ -341,14 +344,14 @@ class Socket:
         fd, self._fd = self._fd, -1
         return fd
 
-    def __del__(self):
+    def __del__(self, _close=lib.prise_close, _warn=warnings.warn):
         fd = self._fd
         if fd >= 0:
             try:
-                warnings.warn("unclosed %r" % (self,), ResourceWarning, source=self)
+                _warn("unclosed %r" % (self,), ResourceWarning, source=self)
             finally:
                 self._fd = -1
-                lib.prise_close(fd)
+                _close(fd)
 
     # -- blocking, timeouts, inheritance --
 
@@ -786,7 +789,7 @@ class Socket:
         limit = _index(limit)
         if limit < 1:
             raise ValueError("limit must be at least 1")
-        buffer = (_c_char * (limit + 1))()
+        buffer = _new_buffer(limit + 1)
         args = (buffer, _length(limit + 1))
         n = lib.prise_read_line(self._fd, *args)
         if n < 0:
