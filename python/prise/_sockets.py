@@ -423,7 +423,9 @@ class Socket:
 
     # The data path: bytes, flags 0 and lengths below 2**31 go straight to the C call;
     # everything else goes through _readable/_writable/_flags/_length, which the first
-    # lines only shortcut. Failures (EINTR, EAGAIN, errors) are _again's.
+    # lines only shortcut. Failures (EINTR, EAGAIN, errors) are _again's. send and
+    # sendall spell out the same first lines: a shared helper costs each call ~870
+    # instructions (callgrind), 15% of the whole call.
 
     def send(self, data, flags=0):
         """Sends what the kernel takes now; returns the count (never SIGPIPE)."""

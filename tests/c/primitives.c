@@ -40,6 +40,16 @@ static int tcp_server(int family, struct sockaddr_storage *bound, socklen_t *len
     return fd;
 }
 
+/* A client connected to a new listening server (IPv4 loopback); returns the client, the
+ * server in *server. The connection waits in the server's queue. */
+static int connected_client(int *server, struct sockaddr_storage *server_addr, socklen_t *server_len)
+{
+    *server = tcp_server(AF_INET, server_addr, server_len);
+    int client = prise_socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(prise_connect(client, (struct sockaddr *)server_addr, *server_len) == 0);
+    return client;
+}
+
 static void tcp_exchange(int family)
 {
     struct sockaddr_storage server_addr;
@@ -208,15 +218,26 @@ static void unix_exchange(int type)
     unlink(path);
 }
 
+/* A message of `count` buffers and `room` bytes of control data, no address. */
+static struct msghdr message_of(struct iovec *iov, size_t count, void *control, size_t room)
+{
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = iov;
+    msg.msg_iovlen = count;
+    msg.msg_control = control;
+    msg.msg_controllen = room;
+    return msg;
+}
+
 /* accept4 marks the new descriptor as asked; sendmsg/recvmsg gather and scatter over
  * several buffers and carry a descriptor (SCM_RIGHTS) and the sender's address. */
 static void messages(void)
 {
     struct sockaddr_storage server_addr;
     socklen_t server_len;
-    int server = tcp_server(AF_INET, &server_addr, &server_len);
-    int client = prise_socket(AF_INET, SOCK_STREAM, 0);
-    CHECK(prise_connect(client, (struct sockaddr *)&server_addr, server_len) == 0);
+    int server;
+    int client = connected_client(&server, &server_addr, &server_len);
     int conn = prise_accept4(server, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
     CHECK(conn >= 0);
     CHECK(fcntl(conn, F_GETFD) & FD_CLOEXEC);
@@ -243,12 +264,7 @@ static void messages(void)
         char bytes[CMSG_SPACE(sizeof(int))];
     } control;
     memset(&control, 0, sizeof control);
-    struct msghdr msg;
-    memset(&msg, 0, sizeof msg);
-    msg.msg_iov = out;
-    msg.msg_iovlen = 2;
-    msg.msg_control = control.bytes;
-    msg.msg_controllen = sizeof control.bytes;
+    struct msghdr msg = message_of(out, 2, control.bytes, sizeof control.bytes);
     struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
     cmsg->cmsg_level = SOL_SOCKET;
     cmsg->cmsg_type = SCM_RIGHTS;
@@ -263,12 +279,7 @@ static void messages(void)
         struct cmsghdr align;
         char bytes[CMSG_SPACE(sizeof(int))];
     } got_control;
-    struct msghdr got;
-    memset(&got, 0, sizeof got);
-    got.msg_iov = in;
-    got.msg_iovlen = 2;
-    got.msg_control = got_control.bytes;
-    got.msg_controllen = sizeof got_control.bytes;
+    struct msghdr got = message_of(in, 2, got_control.bytes, sizeof got_control.bytes);
     CHECK(prise_recvmsg(pair[1], &got, MSG_CMSG_CLOEXEC) == 5);
     CHECK(first[0] == 'a' && memcmp(rest, "bcde", 4) == 0);
     CHECK((got.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) == 0);
@@ -287,18 +298,12 @@ static void messages(void)
     CHECK(prise_bind(b, (struct sockaddr *)&local, sizeof local) == 0);
     socklen_t local_len = sizeof local;
     CHECK(prise_getsockname(b, (struct sockaddr *)&local, &local_len) == 0);
-    struct msghdr to;
-    memset(&to, 0, sizeof to);
-    to.msg_iov = out;
-    to.msg_iovlen = 2;
+    struct msghdr to = message_of(out, 2, NULL, 0);
     to.msg_name = &local;
     to.msg_namelen = sizeof local;
     CHECK(prise_sendmsg(a, &to, 0) == 5);
     struct sockaddr_in from;
-    struct msghdr from_msg;
-    memset(&from_msg, 0, sizeof from_msg);
-    from_msg.msg_iov = in;
-    from_msg.msg_iovlen = 1;
+    struct msghdr from_msg = message_of(in, 1, NULL, 0);
     from_msg.msg_name = &from;
     from_msg.msg_namelen = 4;
     CHECK(prise_recvmsg(b, &from_msg, 0) == 1);
@@ -308,9 +313,7 @@ static void messages(void)
     /* Bad messages are refused before anything is sent or received. */
     CHECK_FAILS(prise_sendmsg(pair[0], NULL, 0), -1, EINVAL);
     CHECK_FAILS(prise_recvmsg(pair[1], NULL, 0), -1, EINVAL);
-    struct msghdr bad;
-    memset(&bad, 0, sizeof bad);
-    bad.msg_iovlen = 1;
+    struct msghdr bad = message_of(NULL, 1, NULL, 0);
     CHECK_FAILS(prise_sendmsg(pair[0], &bad, 0), -1, EINVAL);
     bad.msg_iov = out;
     bad.msg_iovlen = 100000;
@@ -441,9 +444,8 @@ static void faults(void)
 {
     struct sockaddr_storage server_addr;
     socklen_t server_len;
-    int server = tcp_server(AF_INET, &server_addr, &server_len);
-    int client = prise_socket(AF_INET, SOCK_STREAM, 0);
-    CHECK(prise_connect(client, (struct sockaddr *)&server_addr, server_len) == 0);
+    int server;
+    int client = connected_client(&server, &server_addr, &server_len);
     int conn = prise_accept(server, NULL, NULL);
     /* Linger 0: close sends a reset instead of a FIN. */
     struct linger abort_close = {1, 0};
