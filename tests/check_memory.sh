@@ -13,7 +13,7 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
-vg="valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect --error-exitcode=99"
+vg="valgrind --quiet --fair-sched=yes --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect --error-exitcode=99"
 export PRISE_QUIET=1
 
 check() { # name command...: runs it under valgrind, fails on any error
@@ -34,7 +34,8 @@ start_server() { # name program [option]: a server under valgrind; sets $port an
     servers="$servers $server"
     port=""
     for _ in $(seq 1 200); do
-        port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$work/$1.out")
+        # The background shell may not have made the file yet: no port yet, not an error.
+        port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$work/$1.out" 2>/dev/null || true)
         [ -n "$port" ] && return 0
         sleep 0.05
     done
