@@ -242,6 +242,8 @@ class Socket:
     __slots__ = ("_fd", "_family", "_type", "_proto", "_timeout", "_io_refs", "_closed",
                  "_last_view", "__weakref__")
 
+    # Arguments are positional-only where socket.socket's (C) methods take no keywords.
+
     def __init__(self, family=-1, type=-1, proto=-1, fileno=None):
         self._fd = -1
         self._io_refs = 0
@@ -355,7 +357,7 @@ class Socket:
 
     # -- blocking, timeouts, inheritance --
 
-    def settimeout(self, value):
+    def settimeout(self, value, /):
         """None: block; 0: non-blocking (BlockingIOError); x > 0: each call may wait x
         seconds in all, then raises TimeoutError."""
         if value is not None:
@@ -373,7 +375,7 @@ class Socket:
         """The timeout in seconds (float), or None."""
         return self._timeout
 
-    def setblocking(self, flag):
+    def setblocking(self, flag, /):
         """setblocking(True) is settimeout(None); setblocking(False) is settimeout(0.0)."""
         self.settimeout(None if _index(flag) else 0.0)
 
@@ -427,7 +429,7 @@ class Socket:
     # sendall spell out the same first lines: a shared helper costs each call ~870
     # instructions (callgrind), 15% of the whole call.
 
-    def send(self, data, flags=0):
+    def send(self, data, flags=0, /):
         """Sends what the kernel takes now; returns the count (never SIGPIPE)."""
         if type(data) is bytes:
             pointer, size = data, len(data)
@@ -440,7 +442,7 @@ class Socket:
             n = self._again(_send, (pointer, _length(size), flags), True)
         return n
 
-    def sendall(self, data, flags=0):
+    def sendall(self, data, flags=0, /):
         """Sends all of data; returns None. With a timeout, the whole call shares one
         deadline. On failure, an unknown part of data has been sent."""
         if type(data) is bytes:
@@ -468,7 +470,7 @@ class Socket:
             pointer = _void_p(cursor)
             sent = _send(self._fd, pointer, _length(size), flags)
 
-    def recv(self, bufsize, flags=0):
+    def recv(self, bufsize, flags=0, /):
         """Receives up to bufsize bytes; b"" when the peer has closed."""
         if type(bufsize) is not int:
             bufsize = _index(bufsize)
@@ -513,7 +515,7 @@ class Socket:
             n = self._again(_recv, (pointer, _length(length), flags), False)
         return n
 
-    def sendto(self, data, *flags_address):
+    def sendto(self, data, /, *flags_address):
         """sendto(data, address) or sendto(data, flags, address): sends a datagram."""
         if len(flags_address) == 1:
             flags, address = 0, flags_address[0]
@@ -539,7 +541,7 @@ class Socket:
             n = self._again(lib.prise_recvfrom, args, False)
         return n, from_sockaddr(raw[:min(size.value, _SOCKADDR_MAX)])
 
-    def recvfrom(self, bufsize, flags=0):
+    def recvfrom(self, bufsize, flags=0, /):
         """Receives a datagram; returns (bytes, address)."""
         bufsize = _index(bufsize)
         if bufsize < 0:
@@ -558,7 +560,7 @@ class Socket:
             raise ValueError("nbytes is greater than the length of the buffer")
         return self._recvfrom(pointer, nbytes or size, _flags(flags))
 
-    def sendmsg(self, buffers, ancdata=(), flags=0, address=None):
+    def sendmsg(self, buffers, ancdata=(), flags=0, address=None, /):
         """Sends the buffers as one message, with ancillary data [(level, type, data)]
         (SCM_RIGHTS, SCM_CREDENTIALS, …); returns the count sent."""
         pieces = [_readable(piece) for piece in buffers]
@@ -605,7 +607,7 @@ class Socket:
         address = from_sockaddr(name[:min(message.msg_namelen, _SOCKADDR_MAX)])
         return n, ancillary, message.msg_flags, address
 
-    def recvmsg(self, bufsize, ancbufsize=0, flags=0):
+    def recvmsg(self, bufsize, ancbufsize=0, flags=0, /):
         """Receives one message: (data, [(level, type, data)], msg_flags, address)."""
         bufsize = _index(bufsize)
         if bufsize < 0:
@@ -615,7 +617,7 @@ class Socket:
         n, ancillary, flags, address = self._recvmsg(pieces, ancbufsize, flags, "recvmsg")
         return buffer[:n], ancillary, flags, address
 
-    def recvmsg_into(self, buffers, ancbufsize=0, flags=0):
+    def recvmsg_into(self, buffers, ancbufsize=0, flags=0, /):
         """Receives one message scattered over writable buffers:
         (count, [(level, type, data)], msg_flags, address)."""
         pieces = [_writable(buffer, "recvmsg_into") for buffer in buffers]
@@ -641,14 +643,14 @@ class Socket:
     def _sockaddr(self, address, caller):
         return to_sockaddr(self._family, address, _resolve, caller)
 
-    def bind(self, address):
+    def bind(self, address, /):
         """Binds to address: (host, port), (host, port, flowinfo, scope_id), or a Unix
         path (str: a file, bytes starting with NUL: abstract, '': autobind)."""
         raw = self._sockaddr(address, "bind")
         if lib.prise_bind(self._fd, raw, len(raw)) < 0:
             raise _os_error()
 
-    def listen(self, backlog=min(_std.SOMAXCONN, 128)):
+    def listen(self, backlog=min(_std.SOMAXCONN, 128), /):
         """Accepts connections from now on, with up to backlog waiting."""
         if lib.prise_listen(self._fd, max(0, _c_int(backlog, "backlog"))) < 0:
             raise _os_error()
@@ -671,13 +673,13 @@ class Socket:
         fd, address = self._accept(_std.SOCK_CLOEXEC | nonblock)
         return Socket._wrap(fd, self._family, self._type, self._proto, timeout), address
 
-    def connect(self, address):
+    def connect(self, address, /):
         """Connects to address; with a timeout, within it (TimeoutError)."""
         raw = self._sockaddr(address, "connect")
         if lib.prise_connect(self._fd, raw, len(raw)) < 0:
             self._connecting(raw, _last_errno())
 
-    def connect_ex(self, address):
+    def connect_ex(self, address, /):
         """As connect, but returns the errno of a failure (0 on success) instead of
         raising it; a timeout is EAGAIN, as socket gives."""
         raw = self._sockaddr(address, "connect_ex")
@@ -716,7 +718,7 @@ class Socket:
             if code == _errno.EISCONN:
                 return
 
-    def shutdown(self, how):
+    def shutdown(self, how, /):
         """Shuts down reading (SHUT_RD), writing (SHUT_WR) or both (SHUT_RDWR)."""
         if lib.prise_shutdown(self._fd, _c_int(how, "how")) < 0:
             raise _os_error()
@@ -738,7 +740,7 @@ class Socket:
 
     # -- options --
 
-    def setsockopt(self, level, optname, value, optlen=None):
+    def setsockopt(self, level, optname, value, optlen=None, /):
         """setsockopt(level, optname, int or bytes-like), or
         setsockopt(level, optname, None, optlen) for options that take a length only."""
         level, optname = _c_int(level, "level"), _c_int(optname, "optname")
@@ -758,7 +760,7 @@ class Socket:
         if lib.prise_setsockopt(self._fd, level, optname, pointer, size) < 0:
             raise _os_error()
 
-    def getsockopt(self, level, optname, buflen=0):
+    def getsockopt(self, level, optname, buflen=0, /):
         """An int, or bytes of at most buflen (1-1024) when buflen is given."""
         level, optname = _c_int(level, "level"), _c_int(optname, "optname")
         buflen = _c_int(buflen, "buflen")

@@ -673,3 +673,74 @@ def test_prise_trace_shows_socket_calls():
                            text=True, timeout=LIMIT)
     assert child.returncode == 0, child.stderr
     assert "prise: send(" in child.stderr and "prise: recv(" in child.stderr
+
+
+# ---- the interface itself ----
+
+def test_every_public_name_of_socket_socket():
+    standard = {name for name in dir(STANDARD_SOCKET) if not name.startswith("_")}
+    missing = standard - set(dir(prise.Socket))
+    assert not missing
+    for name in ("AF_INET", "SOCK_STREAM", "SOL_SOCKET", "SO_REUSEADDR", "SCM_RIGHTS",
+                 "MSG_PEEK", "IPPROTO_TCP", "TCP_NODELAY", "SHUT_RDWR", "SOMAXCONN", "has_ipv6",
+                 "getdefaulttimeout", "setdefaulttimeout", "error", "timeout", "gaierror",
+                 "CMSG_LEN", "CMSG_SPACE", "AddressFamily", "SocketKind"):
+        assert getattr(prise, name) is getattr(socket, name), name  # the same objects
+    for name in ("create_connection", "create_server", "socketpair", "fromfd",
+                 "has_dualstack_ipv6", "send_fds", "recv_fds"):
+        assert callable(getattr(prise, name)), name
+
+
+@BOTH
+def test_keywords_where_socket_takes_them(kind):
+    a, b = socket.socketpair() if kind is STANDARD_SOCKET else prise.socketpair()
+    with a, b:
+        with pytest.raises(TypeError):
+            b.recv(bufsize=1)
+        with pytest.raises(TypeError):
+            a.send(data=b"x")
+        a.sendall(b"kw")
+        buffer = bytearray(4)
+        assert b.recv_into(buffer=buffer, nbytes=2, flags=0) == 2 and buffer[:2] == b"kw"
+        a.set_inheritable(inheritable=False)
+
+
+def test_fromfd_and_module_functions_make_prise_sockets():
+    with prise.create_server(("127.0.0.1", 0)) as server:
+        with prise.fromfd(server.fileno(), socket.AF_INET, socket.SOCK_STREAM) as copy:
+            assert isinstance(copy, prise.Socket) and copy.fileno() != server.fileno()
+            assert copy.getsockname() == server.getsockname()
+        client = prise.create_connection(server.getsockname(), timeout=LIMIT)
+        conn, _ = server.accept()
+        with client, conn:
+            assert isinstance(client, prise.Socket) and client.gettimeout() == LIMIT
+    a, b = prise.socketpair()
+    with a, b:
+        assert isinstance(a, prise.Socket) and a.family == socket.AF_UNIX
+    if prise.has_dualstack_ipv6():
+        with prise.create_server(("::", 0), family=socket.AF_INET6, dualstack_ipv6=True) as both:
+            with prise.create_connection(("127.0.0.1", both.getsockname()[1]), timeout=LIMIT) as c:
+                conn, peer = both.accept()
+                with conn:
+                    assert peer[0] == "::ffff:127.0.0.1"
+
+
+def test_sendmsg_afalg_builds_the_kernel_records(monkeypatch):
+    """This machine's kernel may lack AF_ALG (CPython's own tests skip then): the records
+    sendmsg_afalg hands to sendmsg are checked against the kernel's layout instead."""
+    import struct
+    sent = []
+    monkeypatch.setattr(prise.Socket, "sendmsg",
+                        lambda self, msg, ancdata, flags: sent.append((msg, ancdata, flags)) or 7)
+    with prise.Socket() as sock:
+        assert sock.sendmsg_afalg([b"data"], op=socket.ALG_OP_ENCRYPT, iv=b"\1" * 16,
+                                  assoclen=4, flags=socket.MSG_MORE) == 7
+        with pytest.raises(TypeError):
+            sock.sendmsg_afalg([b"data"], op=0, assoclen=-1)
+    (msg, ancdata, flags), = sent
+    assert msg == [b"data"] and flags == socket.MSG_MORE
+    assert ancdata == [
+        (socket.SOL_ALG, socket.ALG_SET_OP, struct.pack("I", socket.ALG_OP_ENCRYPT)),
+        (socket.SOL_ALG, socket.ALG_SET_IV, struct.pack("I", 16) + b"\1" * 16),  # af_alg_iv
+        (socket.SOL_ALG, socket.ALG_SET_AEAD_ASSOCLEN, struct.pack("I", 4)),
+    ]
