@@ -19,6 +19,7 @@ import os
 import select
 import socket as _std
 import struct
+import sys
 import time
 import types
 import warnings
@@ -128,21 +129,19 @@ def _address(pointer):
     return ctypes.cast(pointer, _void_p).value
 
 
-# The array types of the buffer sizes a program asks for (up to 64 of them): making
-# one costs more than the buffer itself.
-_buffer_types = {}
+# recv and recvfrom receive in place into a new bytes object, as socket's C code does
+# (PyBytes_FromStringAndSize(NULL, n)), instead of into a C array copied out afterwards:
+# on CPython, bytes(n) with n > 0 is always a new object that nothing else can see
+# until it is returned, and ctypes passes a bytes argument as the address of its own
+# storage. The kernel writes at most n bytes into its n. A full receive is returned as
+# it is; a short one costs the copy of what came.
+if sys.implementation.name != "cpython" or bytes(2) is bytes(2):
+    raise ImportError("prise needs CPython (its ctypes and its bytes objects)")
 
 
-def _buffer_type(size):
-    kind = _c_char * size
-    if len(_buffer_types) < 64:
-        _buffer_types[size] = kind
-    return kind
-
-
-def _new_buffer(size):
-    """A zeroed C buffer of size bytes."""
-    return (_buffer_types.get(size) or _buffer_type(size))()
+def _received(data, n):
+    """The n bytes received into data (bytes(size)): data itself when it is full."""
+    return data if n == len(data) else data[:n]
 
 
 def _writable(buffer, caller):
@@ -480,11 +479,11 @@ class Socket:
             if bufsize < 0:
                 raise ValueError("negative buffersize in recv")
             return b""  # as socket: no call, whatever the socket's state
-        buffer = (_buffer_types.get(bufsize) or _buffer_type(bufsize))()
-        n = _recv(self._fd, buffer, bufsize if bufsize < _INT_SIZE else _size_t(bufsize), flags)
+        data = bytes(bufsize)  # received into in place: see _received
+        n = _recv(self._fd, data, bufsize if bufsize < _INT_SIZE else _size_t(bufsize), flags)
         if n < 0:
-            n = self._again(_recv, (buffer, _length(bufsize), flags), False)
-        return buffer[:n]
+            n = self._again(_recv, (data, _length(bufsize), flags), False)
+        return data if n == bufsize else data[:n]
 
     def recv_into(self, buffer, nbytes=0, flags=0):
         """Receives into a writable buffer, without a copy; returns the count."""
@@ -546,9 +545,9 @@ class Socket:
         bufsize = _index(bufsize)
         if bufsize < 0:
             raise ValueError("negative buffersize in recvfrom")
-        buffer = _new_buffer(bufsize)
-        n, address = self._recvfrom(buffer, bufsize, _flags(flags))
-        return buffer[:n], address
+        data = bytes(bufsize)  # received into in place: see _received
+        n, address = self._recvfrom(data, bufsize, _flags(flags))
+        return _received(data, n), address
 
     def recvfrom_into(self, buffer, nbytes=0, flags=0):
         """Receives a datagram into a writable buffer; returns (count, address)."""
@@ -612,10 +611,10 @@ class Socket:
         bufsize = _index(bufsize)
         if bufsize < 0:
             raise ValueError("negative buffer size in recvmsg()")
-        buffer = _new_buffer(bufsize)
-        pieces = [(_byref(buffer), bufsize)]
-        n, ancillary, flags, address = self._recvmsg(pieces, ancbufsize, flags, "recvmsg")
-        return buffer[:n], ancillary, flags, address
+        data = bytes(bufsize)  # received into in place: see _received
+        n, ancillary, flags, address = self._recvmsg([(data, bufsize)], ancbufsize, flags,
+                                                     "recvmsg")
+        return _received(data, n), ancillary, flags, address
 
     def recvmsg_into(self, buffers, ancbufsize=0, flags=0, /):
         """Receives one message scattered over writable buffers:
@@ -793,12 +792,12 @@ class Socket:
         limit = _index(limit)
         if limit < 1:
             raise ValueError("limit must be at least 1")
-        buffer = _new_buffer(limit + 1)
-        args = (buffer, _length(limit + 1))
+        data = bytes(limit + 1)  # received into in place (with the NUL): see _received
+        args = (data, _length(limit + 1))
         n = lib.prise_read_line(self._fd, *args)
         if n < 0:
             n = self._again(lib.prise_read_line, args, False)
-        return buffer[:n]
+        return _received(data, n)
 
     def send_fd(self, fd):
         """Sends a descriptor (an int or an object with fileno()) over a Unix stream

@@ -616,6 +616,23 @@ def test_hostile_recvmsg_into_and_send_buffers():
         assert b.recv_into(buffer) == 8 and buffer == b"q" * 8
 
 
+def test_receiving_in_place_never_touches_another_bytes_object():
+    """recv receives into a bytes object of its own: no other bytes changes, two results
+    never share storage, a full receive and a short one are both plain bytes."""
+    a, b = prise.socketpair()
+    with a, b:
+        zeros, one, empty = bytes(4), bytes(1), b""
+        a.sendall(b"abcd" + b"efgh" + b"x")
+        first, second = b.recv(4), b.recv(4)
+        assert (first, second) == (b"abcd", b"efgh") and type(first) is bytes
+        assert zeros == b"\0" * 4 and bytes(4) == b"\0" * 4 and one == b"\0" and empty == b""
+        assert b.recv(100) == b"x" and hash(first) == hash(b"abcd")
+        a.sendall(b"line\nrest")
+        assert b.read_line() == b"line\n" and b.recvfrom(4) == (b"rest", None)
+        a.sendmsg([b"msg"])
+        assert b.recvmsg(3)[0] == b"msg" and bytes(3) == b"\0" * 3
+
+
 def test_read_only_and_odd_buffers_are_sent_without_a_copy_and_refused_where_written():
     a, b = prise.socketpair()
     with a, b:
