@@ -315,6 +315,41 @@ def test_a_raising_handler_interrupts_a_blocked_call(kind, call):
             sock.close()
 
 
+CTRL_C = """
+import socket, sys, prise
+kind = prise.Socket if sys.argv[1] == "prise" else socket.socket
+a, b = socket.socketpair()
+if kind is prise.Socket:
+    a, b = prise.Socket(fileno=a.detach()), prise.Socket(fileno=b.detach())
+print("blocked", flush=True)
+try:
+    if sys.argv[2] == "recv":
+        b.recv(1)
+    else:
+        b.sendall(b"z" * (64 << 20))  # nobody reads
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+"""
+
+
+@BOTH
+@pytest.mark.parametrize("call", ["recv", "sendall"])
+def test_ctrl_c_interrupts_a_blocked_call(kind, call):
+    name = "socket" if kind is STANDARD_SOCKET else "prise"
+    env = dict(os.environ, PYTHONPATH=os.path.join(REPO, "python"))
+    child = subprocess.Popen([sys.executable, "-c", CTRL_C, name, call], env=env,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline() == "blocked\n"
+        time.sleep(0.3)  # into the call
+        child.send_signal(signal.SIGINT)
+        out, _ = child.communicate(timeout=LIMIT)
+        assert out == "interrupted\n" and child.returncode == 0
+    finally:
+        child.kill()
+        child.wait()
+
+
 # ---- Unix names ----
 
 @BOTH
