@@ -139,6 +139,9 @@ if sys.implementation.name != "cpython" or bytes(2) is bytes(2):
     raise ImportError("prise needs CPython (its ctypes and its bytes objects)")
 
 
+_zeroed = (0).to_bytes
+
+
 def _received(data, n):
     """The n bytes received into data (bytes(size)): data itself when it is full."""
     return data if n == len(data) else data[:n]
@@ -479,7 +482,10 @@ class Socket:
             if bufsize < 0:
                 raise ValueError("negative buffersize in recv")
             return b""  # as socket: no call, whatever the socket's state
-        data = bytes(bufsize)  # received into in place: see _received
+        # Received into in place (see _received); bytes(n) parses its arguments as a
+        # constructor, (0).to_bytes makes the same new zeroed object for half the cost,
+        # but fills it byte by byte: for small sizes only.
+        data = _zeroed(bufsize, "little") if bufsize <= 512 else bytes(bufsize)
         n = _recv(self._fd, data, bufsize if bufsize < _INT_SIZE else _size_t(bufsize), flags)
         if n < 0:
             n = self._again(_recv, (data, _length(bufsize), flags), False)

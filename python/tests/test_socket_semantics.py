@@ -656,12 +656,15 @@ def test_receiving_in_place_never_touches_another_bytes_object():
     never share storage, a full receive and a short one are both plain bytes."""
     a, b = prise.socketpair()
     with a, b:
-        zeros, one, empty = bytes(4), bytes(1), b""
+        zeros, one, empty = bytes(4), (0).to_bytes(1, "little"), b""
         a.sendall(b"abcd" + b"efgh" + b"x")
         first, second = b.recv(4), b.recv(4)
         assert (first, second) == (b"abcd", b"efgh") and type(first) is bytes
         assert zeros == b"\0" * 4 and bytes(4) == b"\0" * 4 and one == b"\0" and empty == b""
+        assert (0).to_bytes(4, "little") == b"\0" * 4 and b.recv(0) == b""
         assert b.recv(100) == b"x" and hash(first) == hash(b"abcd")
+        a.sendall(b"y" * 600)  # past the size where recv's buffer is made another way
+        assert b.recv(600) == b"y" * 600 and bytes(600) == b"\0" * 600
         a.sendall(b"line\nrest")
         assert b.read_line() == b"line\n" and b.recvfrom(4) == (b"rest", None)
         a.sendmsg([b"msg"])
