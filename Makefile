@@ -93,8 +93,10 @@ test: lib examples check-rust bench-smoke check-memory check-sanitize load-small
 # python/tests/test_install.py installs offline. The CPython slice of test_socket needs
 # CPython's own test suite: Debian ships it apart (libpython3.X-testsuite).
 PYVENV := python/.venv
-PY_BUILD_REQUIRES = $(shell $(PYTHON) -c 'import tomllib; print(" ".join(repr(r) for r in \
-	tomllib.load(open("python/pyproject.toml", "rb"))["build-system"]["requires"]))')
+# (tomllib is Python 3.11's; pip brings its own copy for older ones.)
+PY_BUILD_REQUIRES = $(shell $(PYTHON) -c 'import sys, importlib; toml = importlib.import_module( \
+	"tomllib" if sys.version_info >= (3, 11) else "pip._vendor.tomli"); print(" ".join(repr(r) \
+	for r in toml.load(open("python/pyproject.toml", "rb"))["build-system"]["requires"]))')
 $(PYVENV)/.ready: python/pyproject.toml
 	$(PYTHON) -m venv $(PYVENV)
 	$(PYVENV)/bin/pip install --quiet pytest build $(PY_BUILD_REQUIRES)

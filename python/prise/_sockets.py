@@ -19,6 +19,7 @@ import os
 import select
 import socket as _std
 import struct
+import sys
 import time
 import types
 import warnings
@@ -128,21 +129,22 @@ def _address(pointer):
     return ctypes.cast(pointer, _void_p).value
 
 
-# The array types of the buffer sizes a program asks for (up to 64 of them): making
-# one costs more than the buffer itself.
-_buffer_types = {}
+# recv and recvfrom receive in place into a new bytes object, as socket's C code does
+# (PyBytes_FromStringAndSize(NULL, n)), instead of into a C array copied out afterwards:
+# on CPython, bytes(n) with n > 0 is always a new object that nothing else can see
+# until it is returned, and ctypes passes a bytes argument as the address of its own
+# storage. The kernel writes at most n bytes into its n. A full receive is returned as
+# it is; a short one costs the copy of what came.
+if sys.implementation.name != "cpython" or bytes(2) is bytes(2):
+    raise ImportError("prise needs CPython (its ctypes and its bytes objects)")
 
 
-def _buffer_type(size):
-    kind = _c_char * size
-    if len(_buffer_types) < 64:
-        _buffer_types[size] = kind
-    return kind
+_zeroed = (0).to_bytes
 
 
-def _new_buffer(size):
-    """A zeroed C buffer of size bytes."""
-    return (_buffer_types.get(size) or _buffer_type(size))()
+def _received(data, n):
+    """The n bytes received into data (bytes(size)): data itself when it is full."""
+    return data if n == len(data) else data[:n]
 
 
 def _writable(buffer, caller):
@@ -241,6 +243,8 @@ class Socket:
 
     __slots__ = ("_fd", "_family", "_type", "_proto", "_timeout", "_io_refs", "_closed",
                  "_last_view", "__weakref__")
+
+    # Arguments are positional-only where socket.socket's (C) methods take no keywords.
 
     def __init__(self, family=-1, type=-1, proto=-1, fileno=None):
         self._fd = -1
@@ -355,7 +359,7 @@ class Socket:
 
     # -- blocking, timeouts, inheritance --
 
-    def settimeout(self, value):
+    def settimeout(self, value, /):
         """None: block; 0: non-blocking (BlockingIOError); x > 0: each call may wait x
         seconds in all, then raises TimeoutError."""
         if value is not None:
@@ -373,7 +377,7 @@ class Socket:
         """The timeout in seconds (float), or None."""
         return self._timeout
 
-    def setblocking(self, flag):
+    def setblocking(self, flag, /):
         """setblocking(True) is settimeout(None); setblocking(False) is settimeout(0.0)."""
         self.settimeout(None if _index(flag) else 0.0)
 
@@ -427,7 +431,7 @@ class Socket:
     # sendall spell out the same first lines: a shared helper costs each call ~870
     # instructions (callgrind), 15% of the whole call.
 
-    def send(self, data, flags=0):
+    def send(self, data, flags=0, /):
         """Sends what the kernel takes now; returns the count (never SIGPIPE)."""
         if type(data) is bytes:
             pointer, size = data, len(data)
@@ -440,7 +444,7 @@ class Socket:
             n = self._again(_send, (pointer, _length(size), flags), True)
         return n
 
-    def sendall(self, data, flags=0):
+    def sendall(self, data, flags=0, /):
         """Sends all of data; returns None. With a timeout, the whole call shares one
         deadline. On failure, an unknown part of data has been sent."""
         if type(data) is bytes:
@@ -468,7 +472,7 @@ class Socket:
             pointer = _void_p(cursor)
             sent = _send(self._fd, pointer, _length(size), flags)
 
-    def recv(self, bufsize, flags=0):
+    def recv(self, bufsize, flags=0, /):
         """Receives up to bufsize bytes; b"" when the peer has closed."""
         if type(bufsize) is not int:
             bufsize = _index(bufsize)
@@ -478,11 +482,14 @@ class Socket:
             if bufsize < 0:
                 raise ValueError("negative buffersize in recv")
             return b""  # as socket: no call, whatever the socket's state
-        buffer = (_buffer_types.get(bufsize) or _buffer_type(bufsize))()
-        n = _recv(self._fd, buffer, bufsize if bufsize < _INT_SIZE else _size_t(bufsize), flags)
+        # Received into in place (see _received); bytes(n) parses its arguments as a
+        # constructor, (0).to_bytes makes the same new zeroed object for half the cost,
+        # but fills it byte by byte: for small sizes only.
+        data = _zeroed(bufsize, "little") if bufsize <= 512 else bytes(bufsize)
+        n = _recv(self._fd, data, bufsize if bufsize < _INT_SIZE else _size_t(bufsize), flags)
         if n < 0:
-            n = self._again(_recv, (buffer, _length(bufsize), flags), False)
-        return buffer[:n]
+            n = self._again(_recv, (data, _length(bufsize), flags), False)
+        return data if n == bufsize else data[:n]
 
     def recv_into(self, buffer, nbytes=0, flags=0):
         """Receives into a writable buffer, without a copy; returns the count."""
@@ -513,7 +520,7 @@ class Socket:
             n = self._again(_recv, (pointer, _length(length), flags), False)
         return n
 
-    def sendto(self, data, *flags_address):
+    def sendto(self, data, /, *flags_address):
         """sendto(data, address) or sendto(data, flags, address): sends a datagram."""
         if len(flags_address) == 1:
             flags, address = 0, flags_address[0]
@@ -539,14 +546,14 @@ class Socket:
             n = self._again(lib.prise_recvfrom, args, False)
         return n, from_sockaddr(raw[:min(size.value, _SOCKADDR_MAX)])
 
-    def recvfrom(self, bufsize, flags=0):
+    def recvfrom(self, bufsize, flags=0, /):
         """Receives a datagram; returns (bytes, address)."""
         bufsize = _index(bufsize)
         if bufsize < 0:
             raise ValueError("negative buffersize in recvfrom")
-        buffer = _new_buffer(bufsize)
-        n, address = self._recvfrom(buffer, bufsize, _flags(flags))
-        return buffer[:n], address
+        data = bytes(bufsize)  # received into in place: see _received
+        n, address = self._recvfrom(data, bufsize, _flags(flags))
+        return _received(data, n), address
 
     def recvfrom_into(self, buffer, nbytes=0, flags=0):
         """Receives a datagram into a writable buffer; returns (count, address)."""
@@ -558,7 +565,7 @@ class Socket:
             raise ValueError("nbytes is greater than the length of the buffer")
         return self._recvfrom(pointer, nbytes or size, _flags(flags))
 
-    def sendmsg(self, buffers, ancdata=(), flags=0, address=None):
+    def sendmsg(self, buffers, ancdata=(), flags=0, address=None, /):
         """Sends the buffers as one message, with ancillary data [(level, type, data)]
         (SCM_RIGHTS, SCM_CREDENTIALS, …); returns the count sent."""
         pieces = [_readable(piece) for piece in buffers]
@@ -605,17 +612,17 @@ class Socket:
         address = from_sockaddr(name[:min(message.msg_namelen, _SOCKADDR_MAX)])
         return n, ancillary, message.msg_flags, address
 
-    def recvmsg(self, bufsize, ancbufsize=0, flags=0):
+    def recvmsg(self, bufsize, ancbufsize=0, flags=0, /):
         """Receives one message: (data, [(level, type, data)], msg_flags, address)."""
         bufsize = _index(bufsize)
         if bufsize < 0:
             raise ValueError("negative buffer size in recvmsg()")
-        buffer = _new_buffer(bufsize)
-        pieces = [(_byref(buffer), bufsize)]
-        n, ancillary, flags, address = self._recvmsg(pieces, ancbufsize, flags, "recvmsg")
-        return buffer[:n], ancillary, flags, address
+        data = bytes(bufsize)  # received into in place: see _received
+        n, ancillary, flags, address = self._recvmsg([(data, bufsize)], ancbufsize, flags,
+                                                     "recvmsg")
+        return _received(data, n), ancillary, flags, address
 
-    def recvmsg_into(self, buffers, ancbufsize=0, flags=0):
+    def recvmsg_into(self, buffers, ancbufsize=0, flags=0, /):
         """Receives one message scattered over writable buffers:
         (count, [(level, type, data)], msg_flags, address)."""
         pieces = [_writable(buffer, "recvmsg_into") for buffer in buffers]
@@ -641,14 +648,14 @@ class Socket:
     def _sockaddr(self, address, caller):
         return to_sockaddr(self._family, address, _resolve, caller)
 
-    def bind(self, address):
+    def bind(self, address, /):
         """Binds to address: (host, port), (host, port, flowinfo, scope_id), or a Unix
         path (str: a file, bytes starting with NUL: abstract, '': autobind)."""
         raw = self._sockaddr(address, "bind")
         if lib.prise_bind(self._fd, raw, len(raw)) < 0:
             raise _os_error()
 
-    def listen(self, backlog=min(_std.SOMAXCONN, 128)):
+    def listen(self, backlog=min(_std.SOMAXCONN, 128), /):
         """Accepts connections from now on, with up to backlog waiting."""
         if lib.prise_listen(self._fd, max(0, _c_int(backlog, "backlog"))) < 0:
             raise _os_error()
@@ -671,13 +678,13 @@ class Socket:
         fd, address = self._accept(_std.SOCK_CLOEXEC | nonblock)
         return Socket._wrap(fd, self._family, self._type, self._proto, timeout), address
 
-    def connect(self, address):
+    def connect(self, address, /):
         """Connects to address; with a timeout, within it (TimeoutError)."""
         raw = self._sockaddr(address, "connect")
         if lib.prise_connect(self._fd, raw, len(raw)) < 0:
             self._connecting(raw, _last_errno())
 
-    def connect_ex(self, address):
+    def connect_ex(self, address, /):
         """As connect, but returns the errno of a failure (0 on success) instead of
         raising it; a timeout is EAGAIN, as socket gives."""
         raw = self._sockaddr(address, "connect_ex")
@@ -716,7 +723,7 @@ class Socket:
             if code == _errno.EISCONN:
                 return
 
-    def shutdown(self, how):
+    def shutdown(self, how, /):
         """Shuts down reading (SHUT_RD), writing (SHUT_WR) or both (SHUT_RDWR)."""
         if lib.prise_shutdown(self._fd, _c_int(how, "how")) < 0:
             raise _os_error()
@@ -738,7 +745,7 @@ class Socket:
 
     # -- options --
 
-    def setsockopt(self, level, optname, value, optlen=None):
+    def setsockopt(self, level, optname, value, optlen=None, /):
         """setsockopt(level, optname, int or bytes-like), or
         setsockopt(level, optname, None, optlen) for options that take a length only."""
         level, optname = _c_int(level, "level"), _c_int(optname, "optname")
@@ -758,7 +765,7 @@ class Socket:
         if lib.prise_setsockopt(self._fd, level, optname, pointer, size) < 0:
             raise _os_error()
 
-    def getsockopt(self, level, optname, buflen=0):
+    def getsockopt(self, level, optname, buflen=0, /):
         """An int, or bytes of at most buflen (1-1024) when buflen is given."""
         level, optname = _c_int(level, "level"), _c_int(optname, "optname")
         buflen = _c_int(buflen, "buflen")
@@ -791,12 +798,12 @@ class Socket:
         limit = _index(limit)
         if limit < 1:
             raise ValueError("limit must be at least 1")
-        buffer = _new_buffer(limit + 1)
-        args = (buffer, _length(limit + 1))
+        data = bytes(limit + 1)  # received into in place (with the NUL): see _received
+        args = (data, _length(limit + 1))
         n = lib.prise_read_line(self._fd, *args)
         if n < 0:
             n = self._again(lib.prise_read_line, args, False)
-        return buffer[:n]
+        return _received(data, n)
 
     def send_fd(self, fd):
         """Sends a descriptor (an int or an object with fileno()) over a Unix stream

@@ -315,6 +315,41 @@ def test_a_raising_handler_interrupts_a_blocked_call(kind, call):
             sock.close()
 
 
+CTRL_C = """
+import socket, sys, prise
+kind = prise.Socket if sys.argv[1] == "prise" else socket.socket
+a, b = socket.socketpair()
+if kind is prise.Socket:
+    a, b = prise.Socket(fileno=a.detach()), prise.Socket(fileno=b.detach())
+print("blocked", flush=True)
+try:
+    if sys.argv[2] == "recv":
+        b.recv(1)
+    else:
+        b.sendall(b"z" * (64 << 20))  # nobody reads
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+"""
+
+
+@BOTH
+@pytest.mark.parametrize("call", ["recv", "sendall"])
+def test_ctrl_c_interrupts_a_blocked_call(kind, call):
+    name = "socket" if kind is STANDARD_SOCKET else "prise"
+    env = dict(os.environ, PYTHONPATH=os.path.join(REPO, "python"))
+    child = subprocess.Popen([sys.executable, "-c", CTRL_C, name, call], env=env,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline() == "blocked\n"
+        time.sleep(0.3)  # into the call
+        child.send_signal(signal.SIGINT)
+        out, _ = child.communicate(timeout=LIMIT)
+        assert out == "interrupted\n" and child.returncode == 0
+    finally:
+        child.kill()
+        child.wait()
+
+
 # ---- Unix names ----
 
 @BOTH
@@ -616,6 +651,26 @@ def test_hostile_recvmsg_into_and_send_buffers():
         assert b.recv_into(buffer) == 8 and buffer == b"q" * 8
 
 
+def test_receiving_in_place_never_touches_another_bytes_object():
+    """recv receives into a bytes object of its own: no other bytes changes, two results
+    never share storage, a full receive and a short one are both plain bytes."""
+    a, b = prise.socketpair()
+    with a, b:
+        zeros, one, empty = bytes(4), (0).to_bytes(1, "little"), b""
+        a.sendall(b"abcd" + b"efgh" + b"x")
+        first, second = b.recv(4), b.recv(4)
+        assert (first, second) == (b"abcd", b"efgh") and type(first) is bytes
+        assert zeros == b"\0" * 4 and bytes(4) == b"\0" * 4 and one == b"\0" and empty == b""
+        assert (0).to_bytes(4, "little") == b"\0" * 4 and b.recv(0) == b""
+        assert b.recv(100) == b"x" and hash(first) == hash(b"abcd")
+        a.sendall(b"y" * 600)  # past the size where recv's buffer is made another way
+        assert b.recv(600) == b"y" * 600 and bytes(600) == b"\0" * 600
+        a.sendall(b"line\nrest")
+        assert b.read_line() == b"line\n" and b.recvfrom(4) == (b"rest", None)
+        a.sendmsg([b"msg"])
+        assert b.recvmsg(3)[0] == b"msg" and bytes(3) == b"\0" * 3
+
+
 def test_read_only_and_odd_buffers_are_sent_without_a_copy_and_refused_where_written():
     a, b = prise.socketpair()
     with a, b:
@@ -673,3 +728,74 @@ def test_prise_trace_shows_socket_calls():
                            text=True, timeout=LIMIT)
     assert child.returncode == 0, child.stderr
     assert "prise: send(" in child.stderr and "prise: recv(" in child.stderr
+
+
+# ---- the interface itself ----
+
+def test_every_public_name_of_socket_socket():
+    standard = {name for name in dir(STANDARD_SOCKET) if not name.startswith("_")}
+    missing = standard - set(dir(prise.Socket))
+    assert not missing
+    for name in ("AF_INET", "SOCK_STREAM", "SOL_SOCKET", "SO_REUSEADDR", "SCM_RIGHTS",
+                 "MSG_PEEK", "IPPROTO_TCP", "TCP_NODELAY", "SHUT_RDWR", "SOMAXCONN", "has_ipv6",
+                 "getdefaulttimeout", "setdefaulttimeout", "error", "timeout", "gaierror",
+                 "CMSG_LEN", "CMSG_SPACE", "AddressFamily", "SocketKind"):
+        assert getattr(prise, name) is getattr(socket, name), name  # the same objects
+    for name in ("create_connection", "create_server", "socketpair", "fromfd",
+                 "has_dualstack_ipv6", "send_fds", "recv_fds"):
+        assert callable(getattr(prise, name)), name
+
+
+@BOTH
+def test_keywords_where_socket_takes_them(kind):
+    a, b = socket.socketpair() if kind is STANDARD_SOCKET else prise.socketpair()
+    with a, b:
+        with pytest.raises(TypeError):
+            b.recv(bufsize=1)
+        with pytest.raises(TypeError):
+            a.send(data=b"x")
+        a.sendall(b"kw")
+        buffer = bytearray(4)
+        assert b.recv_into(buffer=buffer, nbytes=2, flags=0) == 2 and buffer[:2] == b"kw"
+        a.set_inheritable(inheritable=False)
+
+
+def test_fromfd_and_module_functions_make_prise_sockets():
+    with prise.create_server(("127.0.0.1", 0)) as server:
+        with prise.fromfd(server.fileno(), socket.AF_INET, socket.SOCK_STREAM) as copy:
+            assert isinstance(copy, prise.Socket) and copy.fileno() != server.fileno()
+            assert copy.getsockname() == server.getsockname()
+        client = prise.create_connection(server.getsockname(), timeout=LIMIT)
+        conn, _ = server.accept()
+        with client, conn:
+            assert isinstance(client, prise.Socket) and client.gettimeout() == LIMIT
+    a, b = prise.socketpair()
+    with a, b:
+        assert isinstance(a, prise.Socket) and a.family == socket.AF_UNIX
+    if prise.has_dualstack_ipv6():
+        with prise.create_server(("::", 0), family=socket.AF_INET6, dualstack_ipv6=True) as both:
+            with prise.create_connection(("127.0.0.1", both.getsockname()[1]), timeout=LIMIT) as c:
+                conn, peer = both.accept()
+                with conn:
+                    assert peer[0] == "::ffff:127.0.0.1"
+
+
+def test_sendmsg_afalg_builds_the_kernel_records(monkeypatch):
+    """This machine's kernel may lack AF_ALG (CPython's own tests skip then): the records
+    sendmsg_afalg hands to sendmsg are checked against the kernel's layout instead."""
+    import struct
+    sent = []
+    monkeypatch.setattr(prise.Socket, "sendmsg",
+                        lambda self, msg, ancdata, flags: sent.append((msg, ancdata, flags)) or 7)
+    with prise.Socket() as sock:
+        assert sock.sendmsg_afalg([b"data"], op=socket.ALG_OP_ENCRYPT, iv=b"\1" * 16,
+                                  assoclen=4, flags=socket.MSG_MORE) == 7
+        with pytest.raises(TypeError):
+            sock.sendmsg_afalg([b"data"], op=0, assoclen=-1)
+    (msg, ancdata, flags), = sent
+    assert msg == [b"data"] and flags == socket.MSG_MORE
+    assert ancdata == [
+        (socket.SOL_ALG, socket.ALG_SET_OP, struct.pack("I", socket.ALG_OP_ENCRYPT)),
+        (socket.SOL_ALG, socket.ALG_SET_IV, struct.pack("I", 16) + b"\1" * 16),  # af_alg_iv
+        (socket.SOL_ALG, socket.ALG_SET_AEAD_ASSOCLEN, struct.pack("I", 4)),
+    ]
