@@ -56,6 +56,7 @@ stop_server() { # name: SIGTERM, then the valgrind log must be clean
 check primitives "$tests/primitives"
 check resolution "$tests/resolution"
 check helpers "$tests/helpers"
+check network "$tests/network"
 check course "$tests/course" "$calls" 50000 memcheck
 check course_style "$tests/course_style"
 check edges "$tests/edges" all 20 memcheck
