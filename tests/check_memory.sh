@@ -67,6 +67,11 @@ check echo_client "$examples/echo/echo_client" 127.0.0.1 "$port" <"$work/lines"
 cmp -s "$work/lines" "$work/echo_client.out" || { echo "check-memory: echo mismatch" >&2; exit 1; }
 stop_server echo_serve_threads
 
+start_server echo_serve_events "$examples/serve/echo_serve" --events
+check echo_client_events "$examples/echo/echo_client" 127.0.0.1 "$port" <"$work/lines"
+cmp -s "$work/lines" "$work/echo_client_events.out" || { echo "check-memory: echo mismatch" >&2; exit 1; }
+stop_server echo_serve_events
+
 start_server daytime_server "$examples/daytime/daytime_server"
 check daytime_client "$examples/daytime/daytime_client" 127.0.0.1 "$port"
 stop_server daytime_server
