@@ -68,6 +68,8 @@ const EVENTS_PER_WAIT: usize = 256;
 /// Accepts per wakeup on a non-blocking listening socket (a blocking one takes one, so
 /// that a client taken meanwhile by another process cannot block the loop).
 const ACCEPT_BATCH: usize = 64;
+/// How often the listening socket is looked at (see Server::check_listener).
+const LISTENER_CHECK: Duration = Duration::from_secs(1);
 const LISTENER: u64 = u64::MAX;
 const SIGNALS: u64 = u64::MAX - 1;
 
@@ -319,6 +321,7 @@ struct Server {
     free: Vec<usize>,
     count: usize,
     next_idle_check: Option<Instant>,
+    next_listener_check: Instant,
 }
 
 impl Server {
@@ -350,6 +353,7 @@ impl Server {
             free: Vec::new(),
             count: 0,
             next_idle_check: None,
+            next_listener_check: Instant::now() + LISTENER_CHECK,
         })
     }
 
@@ -407,6 +411,7 @@ impl Server {
             self.expire_idle();
             self.run_todo();
             self.update_accepting()?;
+            self.check_listener()?;
         }
     }
 
@@ -656,24 +661,49 @@ impl Server {
             .filter_map(|conn| unsafe { conn.as_ref() })
     }
 
-    /// How long epoll may wait: until the next idle check while there are clients.
+    /// How long epoll may wait: until the next idle check while there are clients, and
+    /// the next look at the listening socket.
     fn wait_millis(&mut self) -> c_int {
-        let Some(timeout) = self.options.idle_timeout else {
-            return -1;
-        };
-        if self.count == 0 {
-            self.next_idle_check = None;
-            return -1;
-        }
         let now = Instant::now();
-        let next = *self
-            .next_idle_check
-            .get_or_insert(now + idle_check_interval(timeout));
+        let mut next = self.next_listener_check;
+        if let Some(timeout) = self.options.idle_timeout {
+            if self.count == 0 {
+                self.next_idle_check = None;
+            } else {
+                let check = *self
+                    .next_idle_check
+                    .get_or_insert(now + idle_check_interval(timeout));
+                next = next.min(check);
+            }
+        }
         let left = next
             .saturating_duration_since(now)
             .as_micros()
             .div_ceil(1000);
         c_int::try_from(left).unwrap_or(c_int::MAX)
+    }
+
+    /// A listening socket closed (not shut down) while served leaves epoll without a
+    /// word: looked at every second, so that the server does not wait for ever.
+    fn check_listener(&mut self) -> Result<()> {
+        let now = Instant::now();
+        if now < self.next_listener_check {
+            return Ok(());
+        }
+        self.next_listener_check = now + LISTENER_CHECK;
+        let listening =
+            socket::get_int_option(self.listen_fd, libc::SOL_SOCKET, libc::SO_ACCEPTCONN);
+        match listening {
+            Ok(1) => Ok(()),
+            _ => Err(Error::with_message(
+                Errno::EBADF,
+                format!(
+                    "serve on socket {}: the listening socket was closed while served (shut it \
+                     down to stop the server: shutdown(listen_fd, SHUT_RDWR))",
+                    self.listen_fd
+                ),
+            )),
+        }
     }
 
     /// Closes (ETIMEDOUT) the clients silent for the idle timeout, checked every tenth
