@@ -112,8 +112,10 @@ fn server_options(options: *const PriseEventsOptions) -> Result<(events::Options
 /// passed as is to every callback. options: may be NULL; read during the call only.
 /// The callbacks run on this thread, one at a time, and must return (no pthread_exit,
 /// no longjmp). Returns 0 once stopped, or -1 with errno (EINVAL when listen_fd is not
-/// listening, on_data is NULL or an option is negative; what epoll or accept failed
-/// with).
+/// listening, on_data is NULL or an option is negative; EBADF or ENOTSOCK for a
+/// descriptor that is not a socket, and EBADF when listen_fd is closed instead of shut
+/// down while served, noticed within a second: the clients are then closed as on a
+/// stop; what epoll or accept failed with).
 /// Ownership: the caller keeps listen_fd (prise neither closes nor changes it); prise
 /// owns the connections and their descriptors (close-on-exec) and closes them; a conn
 /// is valid from on_open (or its first on_data) until its on_close returns.
