@@ -793,8 +793,9 @@ int prise_serve_threads(int listen_fd, prise_handler handler, void *ctx);
  * stop, no more client is accepted nor read; the queued output is written for up to
  * one second, then every connection is closed (on_close gets ECANCELED).
  *
- * listen_fd: a listening socket (blocking or not: a non-blocking one lets prise accept
- * many clients per wakeup). on_data: must not be NULL. on_close: may be NULL. ctx:
+ * listen_fd: a listening socket, blocking or not; prise makes it non-blocking while it
+ * serves (so that a client another process or thread takes first cannot leave the
+ * loop waiting in accept) and gives it its mode back on return. on_data: must not be NULL. on_close: may be NULL. ctx:
  * passed as is to every callback. options: may be NULL; read during the call only.
  * The callbacks run on this thread, one at a time, and must return (no pthread_exit,
  * no longjmp). Returns 0 once stopped, or -1 with errno (EINVAL when listen_fd is not
@@ -802,7 +803,7 @@ int prise_serve_threads(int listen_fd, prise_handler handler, void *ctx);
  * descriptor that is not a socket, and EBADF when listen_fd is closed instead of shut
  * down while served, noticed within a second: the clients are then closed as on a
  * stop; what epoll or accept failed with).
- * Ownership: the caller keeps listen_fd (prise neither closes nor changes it); prise
+ * Ownership: the caller keeps listen_fd (prise does not close it); prise
  * owns the connections and their descriptors (close-on-exec) and closes them; a conn
  * is valid from on_open (or its first on_data) until its on_close returns.
  */

@@ -65,8 +65,8 @@ const STOP_GRACE: Duration = Duration::from_secs(1);
 /// callback left unused, so an idle connection costs no buffer).
 const READ_CHUNK: usize = 64 * 1024;
 const EVENTS_PER_WAIT: usize = 256;
-/// Accepts per wakeup on a non-blocking listening socket (a blocking one takes one, so
-/// that a client taken meanwhile by another process cannot block the loop).
+/// The most clients accepted per wakeup, so that a flood of them cannot starve the
+/// clients already served.
 const ACCEPT_BATCH: usize = 64;
 /// How often the listening socket is looked at (see Server::check_listener).
 const LISTENER_CHECK: Duration = Duration::from_secs(1);
@@ -204,7 +204,21 @@ impl Connection {
             }
         }
         if !rest.is_empty() {
-            self.output.borrow_mut().extend_from_slice(rest);
+            let mut output = self.output.borrow_mut();
+            // What a caller queues may be large: running out of memory is ENOMEM, not an
+            // abort of the process.
+            if output.try_reserve(rest.len()).is_err() {
+                return Err(Error::with_message(
+                    Errno::ENOMEM,
+                    format!(
+                        "send on connection {}: no memory to queue {} bytes",
+                        self.fd.as_raw_fd(),
+                        rest.len()
+                    ),
+                ));
+            }
+            output.extend_from_slice(rest);
+            drop(output);
             self.queue(); // to be watched for EPOLLOUT
         }
         Ok(())
@@ -310,7 +324,8 @@ impl Drop for StopSignals {
 struct Server {
     epoll: OwnedFd,
     listen_fd: RawFd,
-    listener_nonblocking: bool,
+    /// Whether the listening socket was blocking: made non-blocking while served.
+    listener_was_blocking: bool,
     accepting: bool,
     callbacks: Callbacks,
     options: Options,
@@ -334,11 +349,17 @@ impl Server {
             libc::EPOLLIN as u32,
             LISTENER,
         )?;
-        let nonblocking = socket::status_flags(listen_fd)? & libc::O_NONBLOCK != 0;
+        // Non-blocking while served, as every event loop makes it: when another process
+        // or thread takes a waiting client first, accept says EAGAIN instead of blocking
+        // the loop, and every client with it, until the next client comes.
+        let was_blocking = socket::status_flags(listen_fd)? & libc::O_NONBLOCK == 0;
+        if was_blocking {
+            socket::set_nonblocking(listen_fd, true)?;
+        }
         Ok(Server {
             epoll,
             listen_fd,
-            listener_nonblocking: nonblocking,
+            listener_was_blocking: was_blocking,
             accepting: true,
             callbacks,
             options,
@@ -411,18 +432,15 @@ impl Server {
             self.expire_idle();
             self.run_todo();
             self.update_accepting()?;
-            self.check_listener()?;
+            if !self.check_listener()? {
+                return Ok(());
+            }
         }
     }
 
     /// Accepts the clients waiting; false once the listening socket is shut down.
     fn accept_clients(&mut self) -> Result<bool> {
-        let batch = if self.listener_nonblocking {
-            ACCEPT_BATCH
-        } else {
-            1
-        };
-        for _ in 0..batch {
+        for _ in 0..ACCEPT_BATCH {
             if self.at_capacity() {
                 break;
             }
@@ -553,6 +571,10 @@ impl Server {
         conn.last_active.set(Instant::now());
         let fresh = input.is_empty();
         if !fresh {
+            if input.try_reserve(received).is_err() {
+                conn.fail(Errno::ENOMEM);
+                return;
+            }
             input.extend_from_slice(&buffer[..received]);
         }
         let data: &[u8] = if fresh { &buffer[..received] } else { &input };
@@ -684,19 +706,18 @@ impl Server {
     }
 
     /// A listening socket closed (not shut down) while served leaves epoll without a
-    /// word: looked at every second, so that the server does not wait for ever.
-    fn check_listener(&mut self) -> Result<()> {
+    /// word: looked at every second, so that the server does not wait for ever. False
+    /// once it is no longer listening (shut down: the stop its event also reports).
+    fn check_listener(&mut self) -> Result<bool> {
         let now = Instant::now();
         if now < self.next_listener_check {
-            return Ok(());
+            return Ok(true);
         }
         self.next_listener_check = now + LISTENER_CHECK;
-        let listening =
-            socket::get_int_option(self.listen_fd, libc::SOL_SOCKET, libc::SO_ACCEPTCONN);
-        match listening {
-            Ok(1) => Ok(()),
-            _ => Err(Error::with_message(
-                Errno::EBADF,
+        match socket::get_int_option(self.listen_fd, libc::SOL_SOCKET, libc::SO_ACCEPTCONN) {
+            Ok(listening) => Ok(listening == 1),
+            Err(e) => Err(Error::with_message(
+                e.errno(),
                 format!(
                     "serve on socket {}: the listening socket was closed while served (shut it \
                      down to stop the server: shutdown(listen_fd, SHUT_RDWR))",
@@ -769,9 +790,13 @@ impl Server {
 }
 
 impl Drop for Server {
-    /// After a panic, connections still held are freed (their descriptors closed)
-    /// without callbacks; after a normal stop there are none.
+    /// Gives the listening socket its blocking mode back. After a panic, connections
+    /// still held are freed (their descriptors closed) without callbacks; after a
+    /// normal stop there are none.
     fn drop(&mut self) {
+        if self.listener_was_blocking {
+            let _ = socket::set_nonblocking(self.listen_fd, false); // closed: nothing to restore
+        }
         for conn in self.slots.drain(..).filter(|conn| !conn.is_null()) {
             // SAFETY: made by Box::into_raw in open() and not freed (its slot is set).
             drop(unsafe { Box::from_raw(conn) });

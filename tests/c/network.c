@@ -436,6 +436,7 @@ static int stop(struct server *s)
 {
     CHECK(shutdown(s->listen_fd, SHUT_RDWR) == 0);
     pthread_join(s->thread, NULL);
+    CHECK((fcntl(s->listen_fd, F_GETFL) & O_NONBLOCK) == 0); /* blocking again */
     prise_close(s->listen_fd);
     return s->result;
 }
@@ -585,6 +586,50 @@ static void events_idle_and_limits(void)
     prise_close(b);
     prise_close(c);
     CHECK(stop(&two) == 0);
+}
+
+/* Another thread accepts on the server's blocking listening socket too: both wake for
+ * each client, one takes it, and the server must not then wait in accept for the next
+ * one (its clients would wait with it). */
+struct competitor {
+    int listen_fd, stop, took;
+};
+
+static void *compete(void *arg)
+{
+    struct competitor *c = arg;
+    while (!load(&c->stop)) {
+        struct pollfd p = {.fd = c->listen_fd, .events = POLLIN};
+        if (poll(&p, 1, 50) == 1) {
+            int fd = accept(c->listen_fd, NULL, NULL);
+            if (fd >= 0) {
+                count(&c->took);
+                close(fd);
+            }
+        }
+    }
+    return NULL;
+}
+
+static void events_shared_listener(void)
+{
+    struct server s = {0};
+    start(&s, ECHO);
+    int held = client(s.port);
+    CHECK(prise_write_all(held, "h", 1) == 1 && reads_exactly(held, "h"));
+    struct competitor c = {s.listen_fd, 0, 0};
+    pthread_t thread;
+    CHECK(pthread_create(&thread, NULL, compete, &c) == 0);
+    int answered = 0;
+    for (int round = 0; round < 60; round++) {
+        prise_close(client(s.port)); /* taken by the server or by the other thread */
+        answered += prise_write_all(held, "h", 1) == 1 && reads_exactly(held, "h");
+    }
+    CHECK(answered == 60);
+    __atomic_store_n(&c.stop, 1, __ATOMIC_SEQ_CST);
+    pthread_join(thread, NULL);
+    prise_close(held);
+    CHECK(stop(&s) == 0);
 }
 
 static void events_callbacks(void)
@@ -877,6 +922,7 @@ int main(int argc, char **argv)
     events_partial_input();
     events_backpressure();
     events_idle_and_limits();
+    events_shared_listener();
     events_callbacks();
     events_bad_input();
     events_stop_on_signals();
