@@ -698,11 +698,7 @@ impl Server {
                 next = next.min(check);
             }
         }
-        let left = next
-            .saturating_duration_since(now)
-            .as_micros()
-            .div_ceil(1000);
-        c_int::try_from(left).unwrap_or(c_int::MAX)
+        socket::millis_until(next)
     }
 
     /// A listening socket closed (not shut down) while served leaves epoll without a
@@ -763,13 +759,8 @@ impl Server {
         self.run_todo();
         let deadline = Instant::now() + STOP_GRACE;
         let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; EVENTS_PER_WAIT];
-        while self.count > 0 {
-            let now = Instant::now();
-            if now >= deadline {
-                break;
-            }
-            let left = deadline.duration_since(now).as_micros().div_ceil(1000);
-            let millis = c_int::try_from(left).unwrap_or(c_int::MAX);
+        while self.count > 0 && Instant::now() < deadline {
+            let millis = socket::millis_until(deadline);
             let ready = match socket::epoll_wait(self.epoll.as_raw_fd(), &mut events, millis) {
                 Ok(ready) => ready,
                 Err(e) if e.errno() == Errno::EINTR => continue,

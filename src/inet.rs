@@ -167,13 +167,6 @@ fn connected(fd: OwnedFd) -> Result<OwnedFd> {
     Ok(fd)
 }
 
-/// Milliseconds for poll until `when`, rounded up so that poll never wakes early.
-fn millis_until(when: Instant, now: Instant) -> libc::c_int {
-    let left = when.saturating_duration_since(now);
-    let millis = left.as_micros().div_ceil(1000);
-    libc::c_int::try_from(millis).unwrap_or(libc::c_int::MAX)
-}
-
 /// Happy Eyeballs (RFC 8305 section 5): one attempt starts, and while it is pending the
 /// next address starts every `attempt_delay` (at once when an attempt fails); the first
 /// to connect wins and the others are closed. Fails with every address's own failure.
@@ -219,7 +212,7 @@ fn race(
                 revents: 0,
             })
             .collect();
-        let millis = wake.map_or(-1, |when| millis_until(when, now));
+        let millis = wake.map_or(-1, socket::millis_until);
         match socket::poll_many(&mut polled, millis) {
             Ok(_) => {}
             Err(e) if e.errno() == Errno::EINTR => continue,

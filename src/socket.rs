@@ -421,6 +421,13 @@ pub fn adopt_inherited(fd: RawFd) -> Result<OwnedFd> {
     Ok(owned(fd))
 }
 
+/// The wait argument of poll and epoll_wait for `deadline`: milliseconds rounded up, so
+/// that the wait never ends before it, and 0 once it has passed.
+pub fn millis_until(deadline: std::time::Instant) -> libc::c_int {
+    let left = deadline.saturating_duration_since(std::time::Instant::now());
+    libc::c_int::try_from(left.as_micros().div_ceil(1000)).unwrap_or(libc::c_int::MAX)
+}
+
 /// poll(2) on one descriptor for `events`, at most `millis` (-1: no limit): whether it
 /// became ready. EINTR is returned, for the caller to decide.
 pub fn poll_one(fd: RawFd, events: libc::c_short, millis: libc::c_int) -> Result<bool> {

@@ -110,8 +110,9 @@ def _adopt(fd):
 
 
 def tcp_connect(host, port, timeout=None):
-    """A TCP connection to host:port, trying every address (IPv6 and IPv4) in order.
-    timeout: seconds for each attempt (None: the system's)."""
+    """A TCP connection to host:port, racing its addresses, IPv6 and IPv4 (Happy
+    Eyeballs, as prise_tcp_connect). timeout: seconds for each attempt (None: the
+    system's)."""
     host_b, port_b = check_host(host), check_port(port)
     if timeout is None:
         fd = _check(lib.prise_tcp_connect(host_b, port_b))
