@@ -9,7 +9,9 @@
  *   bench calls    libc|prise COUNT                  COUNT 1-byte sends (for callgrind)
  *   bench filecopy SRC DST CHUNK                     a file copied in CHUNK-byte calls
  *   bench connect  PORT THREADS SECONDS              connect, 1-byte echo, close
- *   bench hold     PORT COUNT                        connections held open at once
+ *   bench hold     PORT COUNT [wait]                 connections held open at once; with
+ *                                                    wait, held until a line on stdin (the
+ *                                                    driver measures the server meanwhile)
  *
  * All traffic is on loopback; the peer of bulk/pingpong/udp is a forked child.
  */
@@ -411,8 +413,10 @@ static int connect_rate(int port, int threads, double seconds)
     return 0;
 }
 
-/* Opens COUNT connections and keeps them; each must echo one byte at the end. */
-static int hold(int port, long count)
+/* Opens COUNT connections and keeps them; each must echo one byte at the end. With
+ * `wait`, the result line comes first and the connections stay open until stdin gives
+ * a line (or ends). */
+static int hold(int port, long count, int wait)
 {
     struct rlimit lim;
     getrlimit(RLIMIT_NOFILE, &lim);
@@ -442,10 +446,14 @@ static int hold(int port, long count)
         if (write(fds[i], &byte, 1) == 1 && read(fds[i], &byte, 1) == 1)
             echoed++;
     }
+    printf("asked=%ld opened=%ld echoed=%ld\n", count, open_count, echoed);
+    fflush(stdout);
+    char line[8];
+    if (wait && read(0, line, sizeof line) < 0)
+        perror("bench: hold: stdin");
     for (long i = 0; i < open_count; i++)
         close(fds[i]);
     free(fds);
-    printf("asked=%ld opened=%ld echoed=%ld\n", count, open_count, echoed);
     return 0;
 }
 
@@ -468,7 +476,7 @@ int main(int argc, char **argv)
     if (argc >= 5 && strcmp(argv[1], "connect") == 0)
         return connect_rate(atoi(argv[2]), atoi(argv[3]), atof(argv[4]));
     if (argc >= 4 && strcmp(argv[1], "hold") == 0)
-        return hold(atoi(argv[2]), atol(argv[3]));
+        return hold(atoi(argv[2]), atol(argv[3]), argc >= 5 && strcmp(argv[4], "wait") == 0);
     fprintf(stderr,
             "usage: bench bulk|pingpong|udp|resolve|calls|filecopy|connect|hold ... (see bench.c)\n");
     return 2;

@@ -94,11 +94,12 @@ def table(results, key, unit, baseline, digits=2):
 
 
 class Server:
-    """An example server on an ephemeral loopback port, killed on exit."""
+    """An example server on an ephemeral loopback port, killed on exit (with every
+    process it forked: it leads a session of its own)."""
 
-    def __init__(self, path, pin=()):
-        self.process = subprocess.Popen(list(pin) + [os.path.join(EXAMPLES, path), "0"], stdout=subprocess.PIPE,
-                                        text=True, start_new_session=True)
+    def __init__(self, path, pin=(), args=()):
+        self.process = subprocess.Popen(list(pin) + [os.path.join(EXAMPLES, path)] + list(args) + ["0"],
+                                        stdout=subprocess.PIPE, text=True, start_new_session=True)
         line = self.process.stdout.readline()
         self.port = int(line.rsplit(":", 1)[1])
 
@@ -182,6 +183,47 @@ def prise_run_section(smoke, n, section, targets):
                     file_ratios["prise-run --no-trace"][0] <= 1.02))
 
 
+def group_pss_kib(group):
+    """The proportional set size (KiB) of every process of a process group: memory a
+    forking server shares with its children counts once, split between them."""
+    total = 0
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name) as stat:
+                if int(stat.read().rsplit(")", 1)[1].split()[2]) != group:
+                    continue
+            with open("/proc/%s/smaps_rollup" % name) as rollup:
+                total += sum(int(line.split()[1]) for line in rollup if line.startswith("Pss:"))
+        except (OSError, ValueError, IndexError):
+            pass  # ended meanwhile
+    return total
+
+
+def hold_and_measure(server, count):
+    """Opens `count` connections to the server, each echoing a byte, and measures the
+    server's memory (all its processes) while they are held: (result, bytes each)."""
+    before = group_pss_kib(server.process.pid)
+    holder = subprocess.Popen([BENCH, "hold", str(server.port), str(count), "wait"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        line = holder.stdout.readline()
+        held = {key: float(value) for key, _, value in (f.partition("=") for f in line.split())}
+        if "echoed" not in held:
+            raise SystemExit("bench: hold printed %r" % line)
+        time.sleep(0.3)  # the last children or threads settle
+        during = group_pss_kib(server.process.pid)
+        holder.stdin.write("\n")
+        holder.stdin.close()
+        holder.wait(300)
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait(10)
+    return held, (during - before) * 1024.0 / max(held["opened"], 1)
+
+
 def machine():
     model = "unknown CPU"
     try:
@@ -257,16 +299,18 @@ def main():
     # Connection rate against the example servers: pinned (server and client on core 0,
     # the parity measurement) and unpinned (the servers may use both cores).
     seconds = 0.2 if smoke else 2.0
-    servers = [("fork", "echo/echo_server_fork"), ("threads", "echo/echo_server_threads"),
-               ("epoll", "evented/echo_epoll")]
+    servers = [("fork", "echo/echo_server_fork", ()), ("threads", "echo/echo_server_threads", ()),
+               ("epoll", "evented/echo_epoll", ()), ("prise_serve_fork", "serve/echo_serve", ("--fork",)),
+               ("prise_serve_threads", "serve/echo_serve", ("--threads",)),
+               ("prise_serve_events", "serve/echo_serve", ("--events",))]
     rate_rows = ["| server | pinned, 1 client thread | pinned, 4 client threads | "
                  "unpinned, 1 client thread | unpinned, 4 client threads |",
                  "|---|---|---|---|---|"]
     rates = {}
-    for label, path in servers:
+    for label, path, args in servers:
         cells = []
         for pin in (PIN, []):
-            with Server(path, pin) as server:
+            with Server(path, pin, args) as server:
                 for threads in (1, 4):
                     runs = [measure(pin + [BENCH, "connect", str(server.port), str(threads), str(seconds)])
                             for _ in range(1 if smoke else 3)]
@@ -275,22 +319,48 @@ def main():
                     rates[(label, bool(pin), threads)] = med
                     cells.append("%.0f%s" % (med, " (%d failed)" % failed if failed else ""))
         rate_rows.append("| %s | %s |" % (label, " | ".join(cells)))
+    # The three models held side by side: prise's one-call servers (echo_serve).
     held_count = 100 if smoke else 10000
-    with Server("evented/echo_epoll") as server:
-        held = measure([BENCH, "hold", str(server.port), str(held_count)], timeout=600)
-    pinned_ratio = min(rates[("epoll", True, t)] / rates[("fork", True, t)] for t in (1, 4))
-    unpinned_ratio = min(rates[("epoll", False, t)] / rates[("fork", False, t)] for t in (1, 4))
+    held = {}
+    for model in ("fork", "threads", "events"):
+        with Server("serve/echo_serve", args=("--" + model,)) as server:
+            held[model] = hold_and_measure(server, held_count)
+
+    def ratio(server, baseline, pinned):
+        return min(rates[(server, pinned, t)] / rates[(baseline, pinned, t)] for t in (1, 4))
+
+    pinned_ratio, unpinned_ratio = ratio("epoll", "fork", True), ratio("epoll", "fork", False)
+    events_ratio = ratio("prise_serve_events", "prise_serve_fork", True)
+    model_rows = ["| model (`echo_serve`) | connections/s, pinned, 1 client thread | connections/s, "
+                  "unpinned, 4 client threads | connections held at once (echoing) | server memory per "
+                  "held connection |", "|---|---|---|---|---|"]
+    for model in ("fork", "threads", "events"):
+        result, per_connection = held[model]
+        model_rows.append("| %s | %.0f | %.0f | %d of %d (%d) | %.1f KiB |" % (
+            model, rates[("prise_serve_" + model, True, 1)], rates[("prise_serve_" + model, False, 4)],
+            result["opened"], held_count, result["echoed"], per_connection / 1024))
     section("Connection rate (connect, 1-byte echo, close), connections/s, %.1f s per measurement"
             % seconds, rate_rows + [
+                "", "fork, threads, epoll: the hand-written examples (`echo/`, `evented/`); prise_serve_*: "
+                "`serve/echo_serve --fork|--threads|--events`, each server model as one prise call.",
                 "", "epoll/fork, the lower of 1 and 4 client threads: pinned %.2f×, unpinned %.2f× "
                 "(unpinned, the forking server spreads its children over both cores while the epoll "
-                "server is one thread)." % (pinned_ratio, unpinned_ratio),
-                "", "The epoll server held %d of %d connections open at once, and echoed a byte on "
-                "%d of them (descriptor limits raised inside the benchmark and the server)."
-                % (held["opened"], held_count, held["echoed"])])
+                "server is one thread); prise_serve_events/prise_serve_fork, pinned: %.2f×."
+                % (pinned_ratio, unpinned_ratio, events_ratio),
+                "", "### The three server models side by side", ""] + model_rows + [
+                "", "Each server held %d connections opened one after the other, each echoing a byte "
+                "(descriptor limits raised in the benchmark and the server). Memory: the growth of "
+                "the proportional set size (PSS, `/proc/PID/smaps_rollup`) of all the server's "
+                "processes while they are held, divided by their number: a child process per "
+                "client (fork), a thread stack per client (threads), a few hundred bytes of "
+                "prise's per-connection state (events). The kernel's socket buffers, the same "
+                "for every model, are not in it." % held_count])
     targets.append(("epoll server ≥ 3× the forking server's connections/s (pinned)", pinned_ratio,
                     pinned_ratio >= 3))
-    targets.append(("epoll server holds ≥ 10,000 connections", held["echoed"], held["echoed"] >= 10000))
+    targets.append(("prise_serve_events ≥ 3× prise_serve_fork's connections/s (pinned)", events_ratio,
+                    events_ratio >= 3))
+    events_held = held["events"][0]["echoed"]
+    targets.append(("prise_serve_events holds ≥ 10,000 connections", events_held, events_held >= 10000))
 
     # Resolution.
     lines = []

@@ -49,9 +49,93 @@ struct addrinfo;
 struct hostent;
 
 /**
+ * One client of prise_serve_events (opaque): its callbacks receive it, and the
+ * prise_conn_* functions take it.
+ */
+typedef struct prise_conn prise_conn;
+
+/**
+ * How prise_tcp_connect_opts connects; zero in a field means its default, so a
+ * zero-initialised struct (or NULL) behaves as prise_tcp_connect.
+ */
+typedef struct prise_connect_options {
+  /**
+   * Milliseconds each attempt may take (as prise_tcp_connect_timeout); 0: the
+   * kernel's own limit (about two minutes).
+   */
+  int timeout_ms;
+  /**
+   * Milliseconds an attempt runs alone before the next address is tried beside it
+   * (RFC 8305's Connection Attempt Delay); 0: 250, the RFC's recommendation. At least
+   * 10 (the RFC's floor: attempts must not start within 10 ms of each other). A long
+   * delay tries one address after the other, as a plain connect loop does.
+   */
+  int attempt_delay_ms;
+} prise_connect_options;
+
+/**
  * The C handler of a server: the client's descriptor and the caller's context.
  */
 typedef int (*prise_handler)(int conn_fd, void *ctx);
+
+/**
+ * Called with the bytes a client sent: data (len bytes, len > 0) is the input not used
+ * yet, the bytes left by the previous call first. Returns how many bytes it used (0 to
+ * len; those not used come back, with more, at the next call), or -1 to close the
+ * connection at once, dropping the output queued for it.
+ */
+typedef ssize_t (*prise_on_data)(struct prise_conn *conn, const char *data, size_t len, void *ctx);
+
+/**
+ * Called once per connection, last: reason is 0 when it ended in an orderly way (the
+ * client closed, or the callbacks did), else an errno: ETIMEDOUT (idle for too long),
+ * EMSGSIZE (input_limit reached with none used), ECANCELED (the server stopped),
+ * ECONNRESET, EPIPE, … from the socket. conn is valid until it returns.
+ */
+typedef void (*prise_on_close)(struct prise_conn *conn, int reason, void *ctx);
+
+/**
+ * Called once per new connection, first (for protocols where the server speaks first).
+ * Returns 0 to serve the client, anything else to close it at once.
+ */
+typedef int (*prise_on_open)(struct prise_conn *conn, void *ctx);
+
+/**
+ * How prise_serve_events serves; zero in a field means its default, so a
+ * zero-initialised struct (or NULL) gives the defaults.
+ */
+typedef struct prise_events_options {
+  /**
+   * Called for each new connection before its first data; NULL: none.
+   */
+  prise_on_open on_open;
+  /**
+   * A client with no traffic either way for this many milliseconds is closed
+   * (on_close gets ETIMEDOUT; checked every tenth of it); 0: never.
+   */
+  int idle_timeout_ms;
+  /**
+   * The most clients served at once; more wait in listen_fd's backlog until one
+   * leaves. 0: as many as descriptors allow (raise RLIMIT_NOFILE for thousands).
+   */
+  int max_connections;
+  /**
+   * The most bytes kept for a client while on_data uses none of them: a message
+   * longer than this closes the client (EMSGSIZE). 0: 64 KiB.
+   */
+  size_t input_limit;
+  /**
+   * Backpressure: while more than this many bytes sent with prise_conn_send wait for
+   * the client to read them, prise stops reading from it (on_data is not called). 0:
+   * 256 KiB.
+   */
+  size_t output_limit;
+  /**
+   * 0: SIGTERM and SIGINT stop the server (see prise_serve_events); non-zero: prise
+   * leaves them alone.
+   */
+  int keep_signals;
+} prise_events_options;
 
 
 
@@ -361,39 +445,65 @@ int prise_getnameinfo(const struct sockaddr *addr,
 struct hostent *prise_gethostbyname(const char *name);
 
 /**
- * Connects a TCP socket to host:service, trying every address in order (IPv6 and
- * IPv4, as the resolver sorts them) until one connects.
+ * Connects a TCP socket to host:service, racing its addresses as browsers do (Happy
+ * Eyeballs, RFC 8305): the addresses in the resolver's order (IPv6 first where it is
+ * usable), the families alternating; one attempt starts, and each 250 ms that no
+ * attempt has connected the next address starts beside those still pending (at once
+ * when one fails). The first to connect wins; the others are closed. So a host whose
+ * IPv6 path silently drops packets costs 250 ms, not the kernel's connect timeout
+ * (about two minutes). prise_tcp_connect_opts sets the delay and a timeout.
  *
  * host, service: must not be NULL; service is a port number or a name ("http").
- * Returns the connected descriptor (close-on-exec), or -1 with errno: that of the last
- * attempt (ECONNREFUSED, ETIMEDOUT, ENETUNREACH, …), or ENOENT/EINVAL when the name or
- * port cannot be resolved; prise_last_error() names every address tried.
+ * Returns the connected descriptor (blocking, close-on-exec), or -1 with errno: that
+ * of the attempt that failed last (ECONNREFUSED, ETIMEDOUT, ENETUNREACH, …), or
+ * ENOENT/EINVAL when the name or port cannot be resolved; when several addresses were
+ * tried, prise_last_error() names each one with its own reason.
  * Ownership: the caller owns the descriptor.
  */
 int prise_tcp_connect(const char *host, const char *service);
 
 /**
- * As prise_tcp_connect, each attempt bounded by millis milliseconds (> 0). The returned
- * socket is blocking again.
+ * As prise_tcp_connect, each attempt bounded by millis milliseconds (> 0): with n
+ * addresses, at most about millis + (n - 1) x 250 ms in all.
  *
- * Returns the connected descriptor (close-on-exec), or -1 with errno (ETIMEDOUT when no
- * address answered in time, EINVAL for millis <= 0, …). Ownership: the caller owns it.
+ * Returns the connected descriptor (blocking, close-on-exec), or -1 with errno
+ * (ETIMEDOUT when no address answered in time, EINVAL for millis <= 0, …).
+ * Ownership: the caller owns it.
  */
 int prise_tcp_connect_timeout(const char *host, const char *service, int millis);
 
 /**
- * A listening TCP socket with SO_REUSEADDR on.
+ * As prise_tcp_connect, with the timeout and the Happy Eyeballs delay of options.
+ *
+ * options: may be NULL (the defaults); read during the call only.
+ * Returns the connected descriptor (blocking, close-on-exec), or -1 with errno (as
+ * prise_tcp_connect; EINVAL for a negative timeout_ms or an attempt_delay_ms that is
+ * negative or below 10). Ownership: the caller owns the descriptor.
+ */
+int prise_tcp_connect_opts(const char *host,
+                           const char *service,
+                           const struct prise_connect_options *options);
+
+/**
+ * A listening TCP socket with SO_REUSEADDR on (so that a restarted server binds over
+ * the connections of the previous one still in TIME_WAIT).
  *
  * host: may be NULL: one dual-stack socket on "::" (IPV6_V6ONLY off) that accepts IPv4
  * and IPv6 clients, or 0.0.0.0 where IPv6 is unavailable. service: must not be NULL;
  * "0" lets the kernel pick a port (read it with prise_getsockname). backlog: as listen.
+ * Socket activation: when a service manager passed a listening TCP socket bound to
+ * that address (NULL host: a wildcard address of either family, on that port; see
+ * prise_listen_fds), that socket is returned instead of a new one, as it is
+ * (backlog and options are the manager's); each passed socket is returned once.
  * Returns the listening descriptor (close-on-exec), or -1 with errno (EADDRINUSE, EACCES,
  * ENOENT, …). Ownership: the caller owns the descriptor.
  */
 int prise_tcp_listen(const char *host, const char *service, int backlog);
 
 /**
- * A UDP socket bound to host:service (NULL host: dual-stack, as prise_tcp_listen).
+ * A UDP socket bound to host:service (NULL host: dual-stack, as prise_tcp_listen; a
+ * datagram socket passed by a service manager for that address is returned instead of
+ * a new one, as there).
  *
  * Returns the descriptor (close-on-exec), or -1 with errno (EADDRINUSE, ENOENT, EINVAL, …).
  * Ownership: the caller owns the descriptor.
@@ -419,7 +529,9 @@ int prise_udp_connect(const char *host, const char *service);
  * link (dangling or not), or a live server's socket (found by a connect that never
  * blocks, so that server sees one empty connection; a full backlog counts as live).
  * A path longer than 107 bytes (an abstract name longer than 107 after its '@') is
- * ENAMETOOLONG, never cut. The file's permissions follow the umask.
+ * ENAMETOOLONG, never cut. The file's permissions follow the umask. Socket activation:
+ * a socket of that type passed by a service manager and bound to path is returned
+ * instead (once), as it is.
  * Returns the descriptor (close-on-exec), or -1 with errno. Ownership: the caller owns
  * the descriptor and removes the file (unlink) when done.
  */
@@ -433,6 +545,86 @@ int prise_unix_listen(const char *path, int socktype);
  * no server is there, ENAMETOOLONG, EINVAL). Ownership: the caller owns the descriptor.
  */
 int prise_unix_connect(const char *path, int socktype);
+
+/**
+ * Socket activation: how many sockets the service manager that started this program
+ * passed it (systemd's LISTEN_FDS protocol, as sd_listen_fds(3) reads it). They are
+ * descriptors 3, 4, … 3 + count - 1, in the order of the unit's Listen… lines.
+ *
+ * Only a LISTEN_PID equal to this process's id counts (else 0: the variables were
+ * meant for another process). On the first call in the process (or the first
+ * prise_tcp_listen, prise_unix_listen, prise_udp_bind or prise_listen_fd_named, which
+ * read them too) the descriptors become close-on-exec and LISTEN_PID, LISTEN_FDS,
+ * LISTEN_FDNAMES and LISTEN_PIDFDID are removed from the environment, as
+ * sd_listen_fds(1) does, so that programs this one starts do not take the sockets for
+ * theirs. prise remembers what it read: every later call returns the same count. Call
+ * it before starting threads (it changes the environment, which getenv in another
+ * thread may be reading).
+ * Returns the count (0 when none was passed), or -1 with errno: EINVAL for a malformed
+ * LISTEN_PID or LISTEN_FDS or a LISTEN_FDNAMES with another count of names, EBADF when
+ * a descriptor it announces is not open (then no passed socket is used).
+ * Ownership: the descriptors are the program's; prise_tcp_listen, prise_unix_listen,
+ * prise_udp_bind and prise_listen_fd_named hand each one out at most once.
+ */
+int prise_listen_fds(void);
+
+/**
+ * Socket activation: the passed socket named name in LISTEN_FDNAMES (systemd's
+ * FileDescriptorName=, by default the socket unit's name), for a service that listens
+ * on several. A socket is handed out once (here or by the listening helpers).
+ *
+ * name: must not be NULL. Returns the descriptor (close-on-exec), or -1 with errno
+ * (ENOENT when no socket of that name is left, with the names passed; EINVAL as
+ * prise_listen_fds). Ownership: the caller owns the descriptor.
+ */
+int prise_listen_fd_named(const char *name);
+
+/**
+ * TCP_NODELAY on (on != 0) or off: each write leaves at once, instead of small writes
+ * waiting while a previous one is unacknowledged (Nagle's algorithm). For request-reply
+ * protocols that write a message in several pieces, or interactive traffic, where
+ * Nagle's wait (up to the peer's delayed acknowledgement, about 40 ms) shows; leave it
+ * off for bulk transfers, where it saves packets.
+ * Returns 0, or -1 with errno (EOPNOTSUPP or ENOPROTOOPT when fd is not TCP, EBADF,
+ * ENOTSOCK).
+ */
+int prise_set_nodelay(int fd, int on);
+
+/**
+ * TCP keepalive: after idle seconds without traffic the kernel sends a probe every
+ * interval seconds, and after count unanswered probes the connection fails (the next
+ * call returns ETIMEDOUT). For long-lived connections that may stay silent: it finds a
+ * peer that vanished (crashed, unplugged) instead of waiting for ever, and keeps NAT and
+ * firewall entries alive. Linux's default, when only SO_KEEPALIVE is set, waits two
+ * hours; e.g. (60, 10, 6) notices a dead peer within two minutes.
+ *
+ * idle: 1 to 32767 seconds turns keepalive on; 0 turns it off (interval and count are
+ * then ignored). interval: 1 to 32767 seconds, 0 keeps the system's (75). count: 1 to
+ * 127, 0 keeps the system's (9). Returns 0, or -1 with errno (EINVAL for a value out of
+ * range; EOPNOTSUPP or ENOPROTOOPT when fd is not TCP, nothing then changed; EBADF).
+ */
+int prise_set_keepalive(int fd, int idle, int interval, int count);
+
+/**
+ * SO_REUSEPORT on (on != 0) or off, before bind: several sockets that all have it (and
+ * belong to the same user) bind the same address and port; the kernel spreads incoming
+ * connections (or datagrams) among them. For running one listening socket per process
+ * or thread, or restarting a server without a moment when nothing listens. Not needed
+ * to rebind over TIME_WAIT: SO_REUSEADDR does that (prise_tcp_listen sets it).
+ * Returns 0, or -1 with errno (EBADF, ENOTSOCK).
+ */
+int prise_set_reuseport(int fd, int on);
+
+/**
+ * IPV6_V6ONLY on (on != 0) or off, on an IPv6 socket before bind. Off, a socket bound
+ * to "::" also takes IPv4 clients, seen as ::ffff:a.b.c.d (prise_tcp_listen(NULL, …)
+ * does this: one socket for both). On, it takes IPv6 only: for a server that binds
+ * IPv4 separately (0.0.0.0 and :: on the same port), or must not be reached over IPv4.
+ * The system's default is in /proc/sys/net/ipv6/bindv6only (usually off).
+ * Returns 0, or -1 with errno (EINVAL once bound; ENOPROTOOPT or EOPNOTSUPP on a socket
+ * that is not IPv6; EBADF, ENOTSOCK).
+ */
+int prise_set_v6only(int fd, int on);
 
 /**
  * Reads one line: up to and including '\n', or n-1 bytes, or to end of file; then
@@ -580,6 +772,92 @@ int prise_serve_fork(int listen_fd, prise_handler handler, void *ctx);
  * not be cancelled (pthread_cancel): its forced unwind cannot cross prise.
  */
 int prise_serve_threads(int listen_fd, prise_handler handler, void *ctx);
+
+/**
+ * Serves every client of listen_fd from this one thread with epoll: the third server
+ * model, beside prise_serve_fork and prise_serve_threads; it holds tens of thousands
+ * of clients at the cost of a few hundred bytes each. Each connection is accepted
+ * non-blocking, given to options->on_open, then on_data gets its bytes as they arrive
+ * and answers with prise_conn_send; on_close is called once when it ends.
+ *
+ * Per connection prise keeps the input on_data has not used yet (so a line or message
+ * may arrive in pieces) and the output the client has not read yet; while that output
+ * is over options->output_limit it stops reading from the client (backpressure: a
+ * client that does not read cannot make the server buffer without bound).
+ *
+ * Stops when listen_fd is shut down (shutdown(listen_fd, SHUT_RDWR), from another
+ * thread or a signal handler, as the other two servers) or, unless keep_signals is
+ * set, on SIGTERM or SIGINT: while it runs, this thread blocks both and reads them
+ * through a signalfd, and its signal mask is restored on return (in a program with
+ * other threads, block them there too, or the signal may go to one of them). On a
+ * stop, no more client is accepted nor read; the queued output is written for up to
+ * one second, then every connection is closed (on_close gets ECANCELED).
+ *
+ * listen_fd: a listening socket, blocking or not; prise makes it non-blocking while it
+ * serves (so that a client another process or thread takes first cannot leave the
+ * loop waiting in accept) and gives it its mode back on return. on_data: must not be NULL. on_close: may be NULL. ctx:
+ * passed as is to every callback. options: may be NULL; read during the call only.
+ * The callbacks run on this thread, one at a time, and must return (no pthread_exit,
+ * no longjmp). Returns 0 once stopped, or -1 with errno (EINVAL when listen_fd is not
+ * listening, on_data is NULL or an option is negative; EBADF or ENOTSOCK for a
+ * descriptor that is not a socket, and EBADF when listen_fd is closed instead of shut
+ * down while served, noticed within a second: the clients are then closed as on a
+ * stop; what epoll or accept failed with).
+ * Ownership: the caller keeps listen_fd (prise does not close it); prise
+ * owns the connections and their descriptors (close-on-exec) and closes them; a conn
+ * is valid from on_open (or its first on_data) until its on_close returns.
+ */
+int prise_serve_events(int listen_fd,
+                       prise_on_data on_data,
+                       prise_on_close on_close,
+                       void *ctx,
+                       const struct prise_events_options *options);
+
+/**
+ * Sends len bytes of data to the client of conn: written at once as far as the socket
+ * takes them, the rest copied and written as the client reads (see output_limit).
+ *
+ * conn: a connection of the running prise_serve_events, from its callbacks' thread
+ * only. data: may be NULL when len is 0. Returns 0, or -1 with errno (EPIPE once the
+ * connection is closing, ECONNRESET, EPIPE, … when the client is gone: the connection
+ * then ends and on_close follows; EPERM from another thread; EINVAL for NULL).
+ * Ownership: data is copied; the caller keeps it.
+ */
+int prise_conn_send(struct prise_conn *conn, const void *data, size_t len);
+
+/**
+ * Closes the connection once the output queued for it is written: no more on_data,
+ * then on_close (reason 0). Calling it again, or on a connection already closing, does
+ * nothing.
+ *
+ * conn: as prise_conn_send. Returns 0, or -1 with errno (EPERM from another thread,
+ * EINVAL for NULL).
+ */
+int prise_conn_close(struct prise_conn *conn);
+
+/**
+ * The client's socket, for prise_peer_address, options and the like.
+ *
+ * conn: as prise_conn_send. Returns the descriptor, or -1 with errno (EINVAL for NULL).
+ * Ownership: prise's: do not close it (prise_conn_close ends the connection), read or
+ * write it yourself, or change its O_NONBLOCK.
+ */
+int prise_conn_fd(struct prise_conn *conn);
+
+/**
+ * Attaches data to the connection (the per-client state of a protocol), returned by
+ * prise_conn_data; NULL until set.
+ *
+ * conn: as prise_conn_send. Returns 0, or -1 with errno (EPERM from another thread,
+ * EINVAL for NULL). Ownership: data stays the caller's: free it in on_close.
+ */
+int prise_conn_set_data(struct prise_conn *conn, void *data);
+
+/**
+ * The data attached with prise_conn_set_data, or NULL (also for a NULL conn, with
+ * errno EINVAL).
+ */
+void *prise_conn_data(struct prise_conn *conn);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -4,14 +4,17 @@
 //! `libc`/`nix`; `ffi` exports it to C through `extern "C"` functions documented in the
 //! generated `include/prise.h`. See DESIGN notes in the repository's README.
 
+pub mod activation;
 pub mod addr;
 pub mod course;
 pub mod error;
+pub mod events;
 pub mod ffi;
 pub mod fdpass;
 pub mod inet;
 pub mod line;
 pub mod io;
+pub mod options;
 pub mod resolve;
 pub mod serve;
 pub mod socket;
@@ -275,6 +278,7 @@ mod abi_checks {
             "epoll_ctl",
             "epoll_wait",
             "dup",
+            "signalfd",
         ];
         let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
         let mut found = Vec::new();

@@ -185,9 +185,7 @@ impl Arrivals {
     fn next(&mut self) -> Result<Arrival> {
         let gone = (libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR) as u32;
         loop {
-            let left = self.deadline.saturating_duration_since(Instant::now());
-            let millis = libc::c_int::try_from(left.as_nanos().div_ceil(1_000_000))
-                .unwrap_or(libc::c_int::MAX);
+            let millis = socket::millis_until(self.deadline);
             match socket::epoll_wait_one(&self.epoll, millis) {
                 Ok(Some(events)) if events & gone != 0 => return Ok(Arrival::Closed),
                 Ok(Some(_)) => return Ok(Arrival::Data),

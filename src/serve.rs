@@ -1,5 +1,5 @@
 //! Server scaffolding for the course's two server models: a process per client and a
-//! thread per client. Both wait for clients with poll (a non-blocking listening socket
+//! thread per client (the third, one thread for every client, is in events.rs). Both wait for clients with poll (a non-blocking listening socket
 //! must not spin), accept until the listening socket is shut down (or fails), close each
 //! connection after its handler is done, and wait for their children or threads before
 //! returning. The handler is the caller's C function, called from C frames
@@ -37,13 +37,13 @@ unsafe extern "C" {
 }
 
 /// What to do after accept failed.
-enum AcceptOutcome {
+pub(crate) enum AcceptOutcome {
     Retry,
     Stop,
 }
 
 /// Refuses a socket that is not listening, before the loop starts.
-fn check_listening(listen_fd: RawFd) -> Result<()> {
+pub(crate) fn check_listening(listen_fd: RawFd) -> Result<()> {
     let listening = socket::get_int_option(listen_fd, libc::SOL_SOCKET, libc::SO_ACCEPTCONN)
         .map_err(|e| Error::new(e.errno(), format!("serve on descriptor {listen_fd}")))?;
     if listening == 0 {
@@ -57,7 +57,7 @@ fn check_listening(listen_fd: RawFd) -> Result<()> {
 
 /// Sorts accept's failures: transient ones are retried (after a pause when descriptors or
 /// memory ran out, so the loop does not spin); EINVAL means the socket was shut down.
-fn after_accept_error(error: Error) -> Result<AcceptOutcome> {
+pub(crate) fn after_accept_error(error: Error) -> Result<AcceptOutcome> {
     match error.errno() {
         Errno::EINTR | Errno::EAGAIN | Errno::ECONNABORTED | Errno::EPROTO => {
             Ok(AcceptOutcome::Retry)

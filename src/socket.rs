@@ -61,9 +61,12 @@ fn explain(op: &str, fd: RawFd, errno: Errno, addr: Option<&SockAddr>) -> Option
                 "a file already exists at the path of {at}: remove it if no server uses it, \
                  or choose another path"
             ),
-            None => {
-                format!("another socket already uses {at}: stop it, wait, or choose another port")
-            }
+            None => format!(
+                "another socket already uses {at}: a server still running there, or the \
+                 connections of one that stopped, which stay in TIME_WAIT for a minute after \
+                 closing; SO_REUSEADDR set before bind lets a server bind over TIME_WAIT \
+                 (prise_tcp_listen sets it), else stop the other server or choose another port"
+            ),
         },
         ("bind", Errno::EACCES) => "ports below 1024 need administrator rights".into(),
         ("bind", Errno::EADDRNOTAVAIL) => format!("{at} is not an address of this machine"),
@@ -393,18 +396,61 @@ pub fn dup_cloexec(fd: RawFd) -> Result<OwnedFd> {
     Ok(owned(copy))
 }
 
+/// The descriptor flags (F_GETFD: FD_CLOEXEC); EBADF when `fd` is not open.
+pub fn descriptor_flags(fd: RawFd) -> Result<libc::c_int> {
+    // SAFETY: fcntl on an integer descriptor.
+    syscall!(fcntl(fd, libc::F_GETFD)).map_err(|errno| os_error_of(errno, "fcntl", fd, None))
+}
+
+/// Turns close-on-exec on (F_SETFD), for descriptors a program inherited.
+pub fn set_cloexec(fd: RawFd) -> Result<()> {
+    let flags = descriptor_flags(fd)?;
+    // SAFETY: fcntl on an integer descriptor with integer flags.
+    ret_unit(
+        syscall!(fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC)),
+        "fcntl",
+        fd,
+        None,
+    )
+}
+
+/// Takes ownership of a descriptor this process inherited (socket activation): it is
+/// closed when dropped. The caller makes sure nothing else owns it.
+pub fn adopt_inherited(fd: RawFd) -> Result<OwnedFd> {
+    descriptor_flags(fd)?;
+    Ok(owned(fd))
+}
+
+/// The wait argument of poll and epoll_wait for `deadline`: milliseconds rounded up, so
+/// that the wait never ends before it, and 0 once it has passed.
+pub fn millis_until(deadline: std::time::Instant) -> libc::c_int {
+    let left = deadline.saturating_duration_since(std::time::Instant::now());
+    libc::c_int::try_from(left.as_micros().div_ceil(1000)).unwrap_or(libc::c_int::MAX)
+}
+
 /// poll(2) on one descriptor for `events`, at most `millis` (-1: no limit): whether it
 /// became ready. EINTR is returned, for the caller to decide.
 pub fn poll_one(fd: RawFd, events: libc::c_short, millis: libc::c_int) -> Result<bool> {
-    let mut entry = libc::pollfd {
+    let mut entry = [libc::pollfd {
         fd,
         events,
         revents: 0,
-    };
-    // SAFETY: one pollfd, ours.
-    let ready = syscall!(poll(&mut entry, 1, millis))
-        .map_err(|errno| os_error_of(errno, "poll", fd, None))?;
-    Ok(ready > 0)
+    }];
+    Ok(poll_many(&mut entry, millis)? > 0)
+}
+
+/// poll(2) on every entry, at most `millis` (-1: no limit): how many are ready, their
+/// `revents` filled in. EINTR is returned, for the caller to decide.
+pub fn poll_many(entries: &mut [libc::pollfd], millis: libc::c_int) -> Result<usize> {
+    let first = entries.first().map_or(-1, |entry| entry.fd);
+    // SAFETY: entries is valid for entries.len() pollfd structures, ours.
+    let ready = syscall!(poll(
+        entries.as_mut_ptr(),
+        entries.len() as libc::nfds_t,
+        millis
+    ))
+    .map_err(|errno| os_error_of(errno, "poll", first, None))?;
+    Ok(ready as usize)
 }
 
 /// A socket option read as the plain C value `T` (a timeval, a ucred, an int).
@@ -445,37 +491,85 @@ pub unsafe fn recvmsg(fd: RawFd, message: &mut libc::msghdr, flags: libc::c_int)
     ret_len(syscall!(recvmsg(fd, message, flags)), "recvmsg", fd, None)
 }
 
-/// An epoll instance (close-on-exec) watching `fd` for `events`.
-pub fn epoll_watching(fd: RawFd, events: u32) -> Result<OwnedFd> {
+/// A new epoll instance, close-on-exec.
+pub fn epoll_create() -> Result<OwnedFd> {
     // SAFETY: epoll_create1 on a flag; the new descriptor is owned at once.
-    let epoll = owned(
-        syscall!(epoll_create1(libc::EPOLL_CLOEXEC))
-            .map_err(|errno| os_error_of(errno, "epoll_create1", fd, None))?,
-    );
-    let mut event = libc::epoll_event { events, u64: 0 };
+    let epoll = syscall!(epoll_create1(libc::EPOLL_CLOEXEC))
+        .map_err(|errno| os_error_of(errno, "epoll_create1", -1, None))?;
+    Ok(owned(epoll))
+}
+
+/// epoll_ctl(2): `op` (EPOLL_CTL_ADD, _MOD, _DEL) for `fd`, reporting `events` with `token`.
+pub fn epoll_control(
+    epoll: RawFd,
+    op: libc::c_int,
+    fd: RawFd,
+    events: u32,
+    token: u64,
+) -> Result<()> {
+    let mut event = libc::epoll_event { events, u64: token };
     // SAFETY: epoll_ctl on integers and a local event.
     ret_unit(
-        syscall!(epoll_ctl(
-            epoll.as_raw_fd(),
-            libc::EPOLL_CTL_ADD,
-            fd,
-            &mut event
-        )),
+        syscall!(epoll_ctl(epoll, op, fd, &mut event)),
         "epoll_ctl",
         fd,
         None,
-    )?;
+    )
+}
+
+/// An epoll instance (close-on-exec) watching `fd` for `events`.
+pub fn epoll_watching(fd: RawFd, events: u32) -> Result<OwnedFd> {
+    let epoll = epoll_create()?;
+    epoll_control(epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, events, 0)?;
     Ok(epoll)
+}
+
+/// One epoll_wait(2), at most `millis` (-1: no limit): how many of `events` it filled.
+/// EINTR is returned, for the caller to decide.
+pub fn epoll_wait(
+    epoll: RawFd,
+    events: &mut [libc::epoll_event],
+    millis: libc::c_int,
+) -> Result<usize> {
+    let room = libc::c_int::try_from(events.len()).unwrap_or(libc::c_int::MAX);
+    // SAFETY: events has room for `room` entries.
+    let n = syscall!(epoll_wait(epoll, events.as_mut_ptr(), room, millis))
+        .map_err(|errno| os_error_of(errno, "epoll_wait", epoll, None))?;
+    Ok(n as usize)
 }
 
 /// One epoll_wait(2) for one event, at most `millis`: its events, or None on timeout.
 /// EINTR is returned, for the caller to decide.
 pub fn epoll_wait_one(epoll: &OwnedFd, millis: libc::c_int) -> Result<Option<u32>> {
-    let mut event = libc::epoll_event { events: 0, u64: 0 };
-    // SAFETY: room for one event.
-    let n = syscall!(epoll_wait(epoll.as_raw_fd(), &mut event, 1, millis))
-        .map_err(|errno| os_error_of(errno, "epoll_wait", epoll.as_raw_fd(), None))?;
-    Ok((n > 0).then_some(event.events))
+    let mut event = [libc::epoll_event { events: 0, u64: 0 }];
+    let n = epoll_wait(epoll.as_raw_fd(), &mut event, millis)?;
+    Ok((n > 0).then_some(event[0].events))
+}
+
+/// A non-blocking, close-on-exec signalfd(2) reading the signals of `mask` (which the
+/// caller blocks, so that they wait there instead of being delivered).
+pub fn signalfd(mask: &libc::sigset_t) -> Result<OwnedFd> {
+    // SAFETY: mask is an initialised signal set; the new descriptor is owned at once.
+    let fd = syscall!(signalfd(-1, mask, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC))
+        .map_err(|errno| os_error_of(errno, "signalfd", -1, None))?;
+    Ok(owned(fd))
+}
+
+/// Reads one signal waiting on a signalfd: its number, or None when none waits.
+pub fn read_signal(fd: RawFd) -> Result<Option<libc::c_int>> {
+    // SAFETY: signalfd_siginfo is plain data; all-zero is a valid value.
+    let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+    let size = std::mem::size_of::<libc::signalfd_siginfo>();
+    // SAFETY: info is valid for writes of size bytes.
+    match syscall!(read(
+        fd,
+        (&mut info as *mut libc::signalfd_siginfo).cast(),
+        size
+    )) {
+        Ok(n) if n as usize == size => Ok(Some(info.ssi_signo as libc::c_int)),
+        Ok(_) | Err(Errno::EAGAIN) => Ok(None),
+        Err(errno) => Err(os_error_of(errno, "read", fd, None)),
+    }
 }
 
 pub fn shutdown(fd: RawFd, how: libc::c_int) -> Result<()> {

@@ -6,6 +6,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 
 use nix::errno::Errno;
 
+use crate::activation;
 use crate::addr::SockAddr;
 use crate::error::{shown, Error, Result};
 use crate::socket;
@@ -39,12 +40,18 @@ fn unix_path_addr(path: &CStr) -> Result<SockAddr> {
     })
 }
 
-/// A Unix-domain server socket. Only a socket file whose server is gone is replaced;
+/// A Unix-domain server socket: the one a service manager passed for `path` (socket
+/// activation), else a new one. Only a socket file whose server is gone is replaced;
 /// anything else at the path (a file, a FIFO, a link, a directory, a live server's
 /// socket) is left as it is: EADDRINUSE, saying what is there.
 pub fn unix_listen(path: &CStr, socktype: libc::c_int) -> Result<OwnedFd> {
     check_unix_type(socktype)?;
     let addr = unix_path_addr(path)?;
+    if let Some(inherited) = activation::take_bound(socktype, |bound| {
+        bound.unix_path().as_deref() == Some(path.to_bytes())
+    }) {
+        return Ok(inherited);
+    }
     let fd = socket::new_socket(libc::AF_UNIX, socktype, 0)?;
     if let Err(error) = socket::bind(fd.as_raw_fd(), &addr) {
         let is_file = !path.to_bytes().starts_with(b"@");

@@ -75,6 +75,14 @@ fn high_level_helpers() {
 }
 
 #[test]
+fn helpers_for_real_networks() {
+    // Happy Eyeballs, socket options, prise_serve_events, socket activation (the program
+    // execs itself as the activated server); the prise_* functions print nothing.
+    let (_, stderr) = run_test_program_output("network", &[]);
+    assert_eq!(stderr, "");
+}
+
+#[test]
 fn edges_of_every_helper() {
     // Nothing printed: no failed check, no abort message from a child whose handler
     // called pthread_exit.

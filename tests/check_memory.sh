@@ -57,6 +57,7 @@ stop_server() { # name: SIGTERM, then the valgrind log must be clean
 check primitives "$tests/primitives"
 check resolution "$tests/resolution"
 check helpers "$tests/helpers"
+check network "$tests/network"
 check course "$tests/course" "$calls" 50000 memcheck
 check course_style "$tests/course_style"
 check edges "$tests/edges" all 20 memcheck
@@ -66,6 +67,11 @@ printf 'one\ntwo\nthree\n' >"$work/lines"
 check echo_client "$examples/echo/echo_client" 127.0.0.1 "$port" <"$work/lines"
 cmp -s "$work/lines" "$work/echo_client.out" || { echo "check-memory: echo mismatch" >&2; exit 1; }
 stop_server echo_serve_threads
+
+start_server echo_serve_events "$examples/serve/echo_serve" --events
+check echo_client_events "$examples/echo/echo_client" 127.0.0.1 "$port" <"$work/lines"
+cmp -s "$work/lines" "$work/echo_client_events.out" || { echo "check-memory: echo mismatch" >&2; exit 1; }
+stop_server echo_serve_events
 
 start_server daytime_server "$examples/daytime/daytime_server"
 check daytime_client "$examples/daytime/daytime_client" 127.0.0.1 "$port"

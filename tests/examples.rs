@@ -113,6 +113,7 @@ fn fifty_concurrent_clients_on_every_tcp_echo_server() {
         ("evented", "echo_epoll", &["0"]),
         ("serve", "echo_serve", &["--fork", "0"]),
         ("serve", "echo_serve", &["--threads", "0"]),
+        ("serve", "echo_serve", &["--events", "0"]),
     ] {
         let (_server, port) = start_server(&example(topic, name), args);
         let checked = concurrent_echo(port, 50, 16);
@@ -122,7 +123,7 @@ fn fifty_concurrent_clients_on_every_tcp_echo_server() {
 
 #[test]
 fn serve_examples_stop_cleanly_on_sigterm() {
-    for model in ["--fork", "--threads"] {
+    for model in ["--fork", "--threads", "--events"] {
         let name = format!("echo_serve {model}");
         let (mut server, port) = start_server(&example("serve", "echo_serve"), &[model]);
         assert_eq!(concurrent_echo(port, 3, 2), 3 * 2 * 4096);

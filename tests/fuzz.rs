@@ -9,7 +9,10 @@ use std::ffi::{c_char, CStr, CString};
 use std::time::{Duration, Instant};
 
 use prise::ffi::course::{creerSockAddr, getAddrInfo, writes};
-use prise::ffi::high_level::{prise_addr_format, prise_unix_connect};
+use prise::ffi::high_level::{
+    prise_addr_format, prise_listen_fd_named, prise_set_keepalive, prise_tcp_connect_opts,
+    prise_unix_connect, PriseConnectOptions,
+};
 use prise::ffi::info::prise_last_error;
 use prise::ffi::resolution::{prise_freeaddrinfo, prise_getaddrinfo, prise_getnameinfo};
 
@@ -188,6 +191,40 @@ fn fuzz_the_string_and_address_functions() {
                 assert!(!last_error().is_empty());
                 no_panic();
             }
+
+            // Socket activation's names: none were passed to this process.
+            assert_eq!(prise_listen_fd_named(host.as_ptr()), -1);
+            assert!(!last_error().is_empty());
+            no_panic();
+
+            // Connect options of every kind, to loopback (a timeout of 100 ms at most, so
+            // that a port whose listener never answers cannot hold the fuzzer).
+            let wild = |rng: &mut Rng| match rng.below(4) {
+                0 => 0,
+                1 => rng.next() as i32,
+                _ => (rng.next() % 100) as i32 - 10,
+            };
+            let options = PriseConnectOptions {
+                timeout_ms: wild(&mut rng),
+                attempt_delay_ms: wild(&mut rng),
+            };
+            let options = PriseConnectOptions {
+                timeout_ms: match options.timeout_ms {
+                    0 | 101.. => 100, // 0 would be the kernel's two minutes
+                    other => other,
+                },
+                ..options
+            };
+            let fd = prise_tcp_connect_opts(c"127.0.0.1".as_ptr(), service.as_ptr(), &options);
+            if fd >= 0 {
+                unsafe { libc::close(fd) };
+            } else {
+                assert!(!last_error().is_empty());
+                no_panic();
+            }
+            let ints: Vec<i32> = (0..3).map(|_| wild(&mut rng)).collect();
+            let _ = prise_set_keepalive(-1, ints[0], ints[1], ints[2]);
+            no_panic();
 
             // writes with a fuzzed length on a bad descriptor: an error, never a crash.
             let len = (rng.next() as i32) % 64;

@@ -29,7 +29,8 @@ __all__ = [
     "has_dualstack_ipv6", "send_fds", "recv_fds", "getdefaulttimeout",
     "setdefaulttimeout", "has_ipv6", "error", "timeout", "herror", "gaierror",
     "tcp_connect", "tcp_listen", "udp_bind", "udp_connect", "unix_listen",
-    "unix_connect", "getaddrinfo", "gethostbyname", "getnameinfo", "last_error",
+    "unix_connect", "listen_fds", "listen_fd_named", "serve_events", "Connection",
+    "getaddrinfo", "gethostbyname", "getnameinfo", "last_error",
     "version", "bindedSocket", "creerSock", "getNameInfo", "reads", "writes", "LIBRARY",
     "AddressFamily", "SocketKind", "MsgFlag", "AddressInfo", "CMSG_LEN", "CMSG_SPACE",
 ]
@@ -109,8 +110,9 @@ def _adopt(fd):
 
 
 def tcp_connect(host, port, timeout=None):
-    """A TCP connection to host:port, trying every address (IPv6 and IPv4) in order.
-    timeout: seconds for each attempt (None: the system's)."""
+    """A TCP connection to host:port, racing its addresses, IPv6 and IPv4 (Happy
+    Eyeballs, as prise_tcp_connect). timeout: seconds for each attempt (None: the
+    system's)."""
     host_b, port_b = check_host(host), check_port(port)
     if timeout is None:
         fd = _check(lib.prise_tcp_connect(host_b, port_b))
@@ -141,6 +143,97 @@ def udp_bind(host=None, port=0):
 def udp_connect(host, port):
     """A UDP socket connected to host:port."""
     return _adopt(_check(lib.prise_udp_connect(check_host(host), check_port(port))))
+
+
+def listen_fds():
+    """Socket activation: how many sockets the service manager passed (descriptors
+    3, 4, ...); tcp_listen, unix_listen and udp_bind return them for their address."""
+    return _check(lib.prise_listen_fds())
+
+
+def listen_fd_named(name):
+    """Socket activation: the passed socket named name in LISTEN_FDNAMES, once."""
+    if not isinstance(name, str):
+        raise TypeError("name must be a str, not %s" % type(name).__name__)
+    if "\0" in name:
+        raise ValueError("name contains a NUL character")
+    return _adopt(_check(lib.prise_listen_fd_named(name.encode())))
+
+
+class Connection:
+    """A client of serve_events, valid until on_close returns; use it from the callbacks
+    only. Attributes may be set on it freely (per-client state)."""
+
+    def __init__(self, pointer):
+        self._pointer = pointer
+
+    def send(self, data):
+        """Sends data: now as far as the socket takes it, the rest queued by prise."""
+        pointer, size = _readable(data)
+        _check(lib.prise_conn_send(self._pointer, pointer, size))
+
+    def close(self):
+        """Closes once the queued output is written."""
+        _check(lib.prise_conn_close(self._pointer))
+
+    def fileno(self):
+        """The client's descriptor (prise's: do not close it)."""
+        return _check(lib.prise_conn_fd(self._pointer))
+
+
+def serve_events(listener, on_data, on_close=None, on_open=None, idle_timeout=None,
+                 max_connections=0, input_limit=0, output_limit=0, keep_signals=False):
+    """Serves every client of the listening socket from this thread (epoll), until the
+    socket is shut down or, unless keep_signals, SIGTERM/SIGINT arrives.
+
+    on_data(conn, data) is called with the bytes not used yet and returns how many it
+    used (None: all); on_open(conn) and on_close(conn, reason) (reason 0 or an errno)
+    are optional. An exception in a callback closes that client, stops the server and
+    is raised here. The other arguments are prise_events_options' (0: default).
+    """
+    if idle_timeout is not None and idle_timeout <= 0:
+        raise ValueError("idle_timeout must be positive seconds, not %r" % (idle_timeout,))
+    connections = {}
+    failure = []
+
+    def guarded(default, function, *args):
+        if failure:
+            return default
+        try:
+            return function(*args)
+        except BaseException as error:  # noqa: B902 - raised again by serve_events
+            failure.append(error)
+            listener.shutdown(SHUT_RDWR)
+            return default
+
+    def connection(pointer):
+        if pointer not in connections:
+            connections[pointer] = Connection(pointer)
+        return connections[pointer]
+
+    def data_callback(pointer, data, size, _ctx):
+        used = guarded(-1, on_data, connection(pointer), ctypes.string_at(data, size))
+        return size if used is None else used
+
+    def close_callback(pointer, reason, _ctx):
+        conn = connections.pop(pointer, None) or Connection(pointer)
+        if on_close is not None:
+            guarded(None, on_close, conn, reason)
+
+    def open_callback(pointer, _ctx):
+        return guarded(-1, on_open, connection(pointer)) or 0
+
+    options = _lib.events_options(
+        on_open=_lib.ON_OPEN(open_callback) if on_open is not None else _lib.ON_OPEN(),
+        idle_timeout_ms=0 if idle_timeout is None else max(1, int(idle_timeout * 1000)),
+        max_connections=max_connections, input_limit=input_limit,
+        output_limit=output_limit, keep_signals=int(bool(keep_signals)))
+    callbacks = (_lib.ON_DATA(data_callback), _lib.ON_CLOSE(close_callback))
+    result = lib.prise_serve_events(listener.fileno(), callbacks[0], callbacks[1], None,
+                                    ctypes.byref(options))
+    if failure:
+        raise failure[0]
+    _check(result)
 
 
 def _unix_path(path):

@@ -66,6 +66,27 @@ class hostent(ctypes.Structure):
 HANDLER = ctypes.CFUNCTYPE(c_int, c_int, c_void_p)
 
 
+class connect_options(ctypes.Structure):
+    _fields_ = [("timeout_ms", c_int), ("attempt_delay_ms", c_int)]
+
+
+# prise_serve_events' callbacks; a connection is an opaque pointer, data a byte pointer.
+ON_DATA = ctypes.CFUNCTYPE(c_ssize_t, c_void_p, POINTER(c_char), c_size_t, c_void_p)
+ON_CLOSE = ctypes.CFUNCTYPE(None, c_void_p, c_int, c_void_p)
+ON_OPEN = ctypes.CFUNCTYPE(c_int, c_void_p, c_void_p)
+
+
+class events_options(ctypes.Structure):
+    _fields_ = [
+        ("on_open", ON_OPEN),
+        ("idle_timeout_ms", c_int),
+        ("max_connections", c_int),
+        ("input_limit", c_size_t),
+        ("output_limit", c_size_t),
+        ("keep_signals", c_int),
+    ]
+
+
 def _candidates():
     env = os.environ.get("PRISE_LIBRARY")
     if env:
@@ -136,11 +157,18 @@ SIGNATURES = {
     "prise_gethostbyname": (POINTER(hostent), [c_char_p]),
     "prise_tcp_connect": (c_int, [c_char_p, c_char_p]),
     "prise_tcp_connect_timeout": (c_int, [c_char_p, c_char_p, c_int]),
+    "prise_tcp_connect_opts": (c_int, [c_char_p, c_char_p, POINTER(connect_options)]),
     "prise_tcp_listen": (c_int, [c_char_p, c_char_p, c_int]),
     "prise_udp_bind": (c_int, [c_char_p, c_char_p]),
     "prise_udp_connect": (c_int, [c_char_p, c_char_p]),
     "prise_unix_listen": (c_int, [c_char_p, c_int]),
     "prise_unix_connect": (c_int, [c_char_p, c_int]),
+    "prise_listen_fds": (c_int, []),
+    "prise_listen_fd_named": (c_int, [c_char_p]),
+    "prise_set_nodelay": (c_int, [c_int, c_int]),
+    "prise_set_keepalive": (c_int, [c_int, c_int, c_int, c_int]),
+    "prise_set_reuseport": (c_int, [c_int, c_int]),
+    "prise_set_v6only": (c_int, [c_int, c_int]),
     "prise_read_line": (c_ssize_t, [c_int, c_void_p, c_size_t]),
     "prise_set_timeout": (c_int, [c_int, c_int]),
     "prise_addr_format": (c_int, [c_void_p, socklen_t, c_char_p, c_size_t]),
@@ -152,6 +180,12 @@ SIGNATURES = {
     "prise_peer_cred": (c_int, [c_int, POINTER(pid_t), POINTER(uid_t), POINTER(gid_t)]),
     "prise_serve_fork": (c_int, [c_int, HANDLER, c_void_p]),
     "prise_serve_threads": (c_int, [c_int, HANDLER, c_void_p]),
+    "prise_serve_events": (c_int, [c_int, ON_DATA, ON_CLOSE, c_void_p, POINTER(events_options)]),
+    "prise_conn_send": (c_int, [c_void_p, c_void_p, c_size_t]),
+    "prise_conn_close": (c_int, [c_void_p]),
+    "prise_conn_fd": (c_int, [c_void_p]),
+    "prise_conn_set_data": (c_int, [c_void_p, c_void_p]),
+    "prise_conn_data": (c_void_p, [c_void_p]),
     "getAddrInfo": (POINTER(addrinfo), [c_char_p, c_char_p, c_int]),
     "getNameInfo": (c_void_p, [c_void_p]),
     "creerSock": (c_void_p, [c_char_p, c_char_p, c_int, POINTER(c_int)]),

@@ -827,6 +827,29 @@ class Socket:
             raise _os_error()
         return pid.value, uid.value, gid.value
 
+    def set_nodelay(self, on=True):
+        """TCP_NODELAY: small writes leave at once (no Nagle wait); for request-reply."""
+        if lib.prise_set_nodelay(self._fd, int(bool(on))) < 0:
+            raise _os_error()
+
+    def set_keepalive(self, idle, interval=0, count=0):
+        """TCP keepalive: a probe after idle seconds of silence, then every interval
+        seconds; the connection fails after count unanswered probes. idle 0: off;
+        interval or count 0: the system's value."""
+        args = (_c_int(idle, "idle"), _c_int(interval, "interval"), _c_int(count, "count"))
+        if lib.prise_set_keepalive(self._fd, *args) < 0:
+            raise _os_error()
+
+    def set_reuseport(self, on=True):
+        """SO_REUSEPORT (before bind): sockets that all set it share one address."""
+        if lib.prise_set_reuseport(self._fd, int(bool(on))) < 0:
+            raise _os_error()
+
+    def set_v6only(self, on=True):
+        """IPV6_V6ONLY (IPv6 socket, before bind): IPv6 only, or IPv4 too when off."""
+        if lib.prise_set_v6only(self._fd, int(bool(on))) < 0:
+            raise _os_error()
+
 
 Socket.__module__ = "prise"
 

@@ -11,39 +11,37 @@ use super::{give, in_sockaddr, optional_str, out_bytes, out_sockaddr, required_s
 use crate::addr::socktype_name;
 use crate::addr::SockAddr;
 use crate::error::{Error, Result};
-use crate::{fdpass, inet, line, serve, socket, unix};
+use crate::{activation, fdpass, inet, line, options, serve, socket, unix};
 
-/// Connects a TCP socket to host:service, trying every address in order (IPv6 and
-/// IPv4, as the resolver sorts them) until one connects.
+/// Connects a TCP socket to host:service, racing its addresses as browsers do (Happy
+/// Eyeballs, RFC 8305): the addresses in the resolver's order (IPv6 first where it is
+/// usable), the families alternating; one attempt starts, and each 250 ms that no
+/// attempt has connected the next address starts beside those still pending (at once
+/// when one fails). The first to connect wins; the others are closed. So a host whose
+/// IPv6 path silently drops packets costs 250 ms, not the kernel's connect timeout
+/// (about two minutes). prise_tcp_connect_opts sets the delay and a timeout.
 ///
 /// host, service: must not be NULL; service is a port number or a name ("http").
-/// Returns the connected descriptor (close-on-exec), or -1 with errno: that of the last
-/// attempt (ECONNREFUSED, ETIMEDOUT, ENETUNREACH, …), or ENOENT/EINVAL when the name or
-/// port cannot be resolved; prise_last_error() names every address tried.
+/// Returns the connected descriptor (blocking, close-on-exec), or -1 with errno: that
+/// of the attempt that failed last (ECONNREFUSED, ETIMEDOUT, ENETUNREACH, …), or
+/// ENOENT/EINVAL when the name or port cannot be resolved; when several addresses were
+/// tried, prise_last_error() names each one with its own reason.
 /// Ownership: the caller owns the descriptor.
 #[no_mangle]
 pub extern "C" fn prise_tcp_connect(host: *const c_char, service: *const c_char) -> c_int {
     ffi_boundary!(
         || format!("{}, {}", trace::text(host), trace::text(service)),
         -1,
-        || {
-            // SAFETY: the caller passes NUL-terminated strings or NULL.
-            let (host, service) = unsafe {
-                (
-                    required_str(host, "host")?,
-                    required_str(service, "service")?,
-                )
-            };
-            inet::tcp_connect(host, service, None).map(give)
-        },
+        || connect_with(host, service, inet::ConnectOptions::default()),
     )
 }
 
-/// As prise_tcp_connect, each attempt bounded by millis milliseconds (> 0). The returned
-/// socket is blocking again.
+/// As prise_tcp_connect, each attempt bounded by millis milliseconds (> 0): with n
+/// addresses, at most about millis + (n - 1) x 250 ms in all.
 ///
-/// Returns the connected descriptor (close-on-exec), or -1 with errno (ETIMEDOUT when no
-/// address answered in time, EINVAL for millis <= 0, …). Ownership: the caller owns it.
+/// Returns the connected descriptor (blocking, close-on-exec), or -1 with errno
+/// (ETIMEDOUT when no address answered in time, EINVAL for millis <= 0, …).
+/// Ownership: the caller owns it.
 #[no_mangle]
 pub extern "C" fn prise_tcp_connect_timeout(
     host: *const c_char,
@@ -54,32 +52,110 @@ pub extern "C" fn prise_tcp_connect_timeout(
         || format!("{}, {}, {millis}", trace::text(host), trace::text(service)),
         -1,
         || {
-            // SAFETY: the caller passes NUL-terminated strings or NULL.
-            let (host, service) = unsafe {
-                (
-                    required_str(host, "host")?,
-                    required_str(service, "service")?,
-                )
+            if millis <= 0 {
+                return Err(Error::with_message(
+                    Errno::EINVAL,
+                    format!("timeout {millis} ms: give a positive number"),
+                ));
+            }
+            let options = inet::ConnectOptions {
+                timeout: Some(Duration::from_millis(millis as u64)),
+                ..Default::default()
             };
-            let millis = u64::try_from(millis)
-                .ok()
-                .filter(|m| *m > 0)
-                .ok_or_else(|| {
-                    Error::with_message(
-                        Errno::EINVAL,
-                        format!("timeout {millis} ms: give a positive number"),
-                    )
-                })?;
-            inet::tcp_connect(host, service, Some(Duration::from_millis(millis))).map(give)
+            connect_with(host, service, options)
         },
     )
 }
 
-/// A listening TCP socket with SO_REUSEADDR on.
+/// How prise_tcp_connect_opts connects; zero in a field means its default, so a
+/// zero-initialised struct (or NULL) behaves as prise_tcp_connect.
+#[repr(C)]
+pub struct PriseConnectOptions {
+    /// Milliseconds each attempt may take (as prise_tcp_connect_timeout); 0: the
+    /// kernel's own limit (about two minutes).
+    pub timeout_ms: c_int,
+    /// Milliseconds an attempt runs alone before the next address is tried beside it
+    /// (RFC 8305's Connection Attempt Delay); 0: 250, the RFC's recommendation. At least
+    /// 10 (the RFC's floor: attempts must not start within 10 ms of each other). A long
+    /// delay tries one address after the other, as a plain connect loop does.
+    pub attempt_delay_ms: c_int,
+}
+
+/// As prise_tcp_connect, with the timeout and the Happy Eyeballs delay of options.
+///
+/// options: may be NULL (the defaults); read during the call only.
+/// Returns the connected descriptor (blocking, close-on-exec), or -1 with errno (as
+/// prise_tcp_connect; EINVAL for a negative timeout_ms or an attempt_delay_ms that is
+/// negative or below 10). Ownership: the caller owns the descriptor.
+#[no_mangle]
+pub extern "C" fn prise_tcp_connect_opts(
+    host: *const c_char,
+    service: *const c_char,
+    options: *const PriseConnectOptions,
+) -> c_int {
+    ffi_boundary!(
+        || {
+            // SAFETY: options is NULL or the caller's struct.
+            let shown = match unsafe { options.as_ref() } {
+                Some(o) => format!("{{{} ms, {} ms}}", o.timeout_ms, o.attempt_delay_ms),
+                None => "NULL".into(),
+            };
+            format!("{}, {}, {shown}", trace::text(host), trace::text(service))
+        },
+        -1,
+        || {
+            let mut chosen = inet::ConnectOptions::default();
+            // SAFETY: options is NULL or the caller's struct.
+            if let Some(options) = unsafe { options.as_ref() } {
+                let millis = |value: c_int, what: &str, min: c_int| {
+                    if value == 0 || value >= min {
+                        Ok(Duration::from_millis(value as u64))
+                    } else {
+                        Err(Error::with_message(
+                            Errno::EINVAL,
+                            format!("{what} {value} ms: give 0 (the default) or {min} and more"),
+                        ))
+                    }
+                };
+                let floor = inet::MIN_ATTEMPT_DELAY.as_millis() as c_int;
+                let timeout = millis(options.timeout_ms, "timeout_ms", 1)?;
+                let delay = millis(options.attempt_delay_ms, "attempt_delay_ms", floor)?;
+                chosen.timeout = (!timeout.is_zero()).then_some(timeout);
+                if !delay.is_zero() {
+                    chosen.attempt_delay = delay;
+                }
+            }
+            connect_with(host, service, chosen)
+        },
+    )
+}
+
+/// The body of the prise_tcp_connect functions.
+fn connect_with(
+    host: *const c_char,
+    service: *const c_char,
+    options: inet::ConnectOptions,
+) -> Result<c_int> {
+    // SAFETY: the caller passes NUL-terminated strings or NULL.
+    let (host, service) = unsafe {
+        (
+            required_str(host, "host")?,
+            required_str(service, "service")?,
+        )
+    };
+    inet::tcp_connect(host, service, &options).map(give)
+}
+
+/// A listening TCP socket with SO_REUSEADDR on (so that a restarted server binds over
+/// the connections of the previous one still in TIME_WAIT).
 ///
 /// host: may be NULL: one dual-stack socket on "::" (IPV6_V6ONLY off) that accepts IPv4
 /// and IPv6 clients, or 0.0.0.0 where IPv6 is unavailable. service: must not be NULL;
 /// "0" lets the kernel pick a port (read it with prise_getsockname). backlog: as listen.
+/// Socket activation: when a service manager passed a listening TCP socket bound to
+/// that address (NULL host: a wildcard address of either family, on that port; see
+/// prise_listen_fds), that socket is returned instead of a new one, as it is
+/// (backlog and options are the manager's); each passed socket is returned once.
 /// Returns the listening descriptor (close-on-exec), or -1 with errno (EADDRINUSE, EACCES,
 /// ENOENT, …). Ownership: the caller owns the descriptor.
 #[no_mangle]
@@ -100,7 +176,9 @@ pub extern "C" fn prise_tcp_listen(
     )
 }
 
-/// A UDP socket bound to host:service (NULL host: dual-stack, as prise_tcp_listen).
+/// A UDP socket bound to host:service (NULL host: dual-stack, as prise_tcp_listen; a
+/// datagram socket passed by a service manager for that address is returned instead of
+/// a new one, as there).
 ///
 /// Returns the descriptor (close-on-exec), or -1 with errno (EADDRINUSE, ENOENT, EINVAL, …).
 /// Ownership: the caller owns the descriptor.
@@ -150,7 +228,9 @@ pub extern "C" fn prise_udp_connect(host: *const c_char, service: *const c_char)
 /// link (dangling or not), or a live server's socket (found by a connect that never
 /// blocks, so that server sees one empty connection; a full backlog counts as live).
 /// A path longer than 107 bytes (an abstract name longer than 107 after its '@') is
-/// ENAMETOOLONG, never cut. The file's permissions follow the umask.
+/// ENAMETOOLONG, never cut. The file's permissions follow the umask. Socket activation:
+/// a socket of that type passed by a service manager and bound to path is returned
+/// instead (once), as it is.
 /// Returns the descriptor (close-on-exec), or -1 with errno. Ownership: the caller owns
 /// the descriptor and removes the file (unlink) when done.
 #[no_mangle]
@@ -182,6 +262,116 @@ pub extern "C" fn prise_unix_connect(path: *const c_char, socktype: c_int) -> c_
             unix::unix_connect(path, socktype).map(give)
         },
     )
+}
+
+/// Socket activation: how many sockets the service manager that started this program
+/// passed it (systemd's LISTEN_FDS protocol, as sd_listen_fds(3) reads it). They are
+/// descriptors 3, 4, … 3 + count - 1, in the order of the unit's Listen… lines.
+///
+/// Only a LISTEN_PID equal to this process's id counts (else 0: the variables were
+/// meant for another process). On the first call in the process (or the first
+/// prise_tcp_listen, prise_unix_listen, prise_udp_bind or prise_listen_fd_named, which
+/// read them too) the descriptors become close-on-exec and LISTEN_PID, LISTEN_FDS,
+/// LISTEN_FDNAMES and LISTEN_PIDFDID are removed from the environment, as
+/// sd_listen_fds(1) does, so that programs this one starts do not take the sockets for
+/// theirs. prise remembers what it read: every later call returns the same count. Call
+/// it before starting threads (it changes the environment, which getenv in another
+/// thread may be reading).
+/// Returns the count (0 when none was passed), or -1 with errno: EINVAL for a malformed
+/// LISTEN_PID or LISTEN_FDS or a LISTEN_FDNAMES with another count of names, EBADF when
+/// a descriptor it announces is not open (then no passed socket is used).
+/// Ownership: the descriptors are the program's; prise_tcp_listen, prise_unix_listen,
+/// prise_udp_bind and prise_listen_fd_named hand each one out at most once.
+#[no_mangle]
+pub extern "C" fn prise_listen_fds() -> c_int {
+    ffi_boundary!(String::new, -1, || activation::count()
+        .map(|count| count as c_int))
+}
+
+/// Socket activation: the passed socket named name in LISTEN_FDNAMES (systemd's
+/// FileDescriptorName=, by default the socket unit's name), for a service that listens
+/// on several. A socket is handed out once (here or by the listening helpers).
+///
+/// name: must not be NULL. Returns the descriptor (close-on-exec), or -1 with errno
+/// (ENOENT when no socket of that name is left, with the names passed; EINVAL as
+/// prise_listen_fds). Ownership: the caller owns the descriptor.
+#[no_mangle]
+pub extern "C" fn prise_listen_fd_named(name: *const c_char) -> c_int {
+    ffi_boundary!(|| trace::text(name), -1, || {
+        // SAFETY: the caller passes a NUL-terminated string or NULL.
+        let name = unsafe { required_str(name, "name") }?;
+        activation::take_named(&name.to_string_lossy()).map(give)
+    })
+}
+
+/// TCP_NODELAY on (on != 0) or off: each write leaves at once, instead of small writes
+/// waiting while a previous one is unacknowledged (Nagle's algorithm). For request-reply
+/// protocols that write a message in several pieces, or interactive traffic, where
+/// Nagle's wait (up to the peer's delayed acknowledgement, about 40 ms) shows; leave it
+/// off for bulk transfers, where it saves packets.
+/// Returns 0, or -1 with errno (EOPNOTSUPP or ENOPROTOOPT when fd is not TCP, EBADF,
+/// ENOTSOCK).
+#[no_mangle]
+pub extern "C" fn prise_set_nodelay(fd: c_int, on: c_int) -> c_int {
+    ffi_boundary!(|| format!("{fd}, {on}"), -1, || options::set_nodelay(
+        fd,
+        on != 0
+    )
+    .map(|()| 0))
+}
+
+/// TCP keepalive: after idle seconds without traffic the kernel sends a probe every
+/// interval seconds, and after count unanswered probes the connection fails (the next
+/// call returns ETIMEDOUT). For long-lived connections that may stay silent: it finds a
+/// peer that vanished (crashed, unplugged) instead of waiting for ever, and keeps NAT and
+/// firewall entries alive. Linux's default, when only SO_KEEPALIVE is set, waits two
+/// hours; e.g. (60, 10, 6) notices a dead peer within two minutes.
+///
+/// idle: 1 to 32767 seconds turns keepalive on; 0 turns it off (interval and count are
+/// then ignored). interval: 1 to 32767 seconds, 0 keeps the system's (75). count: 1 to
+/// 127, 0 keeps the system's (9). Returns 0, or -1 with errno (EINVAL for a value out of
+/// range; EOPNOTSUPP or ENOPROTOOPT when fd is not TCP, nothing then changed; EBADF).
+#[no_mangle]
+pub extern "C" fn prise_set_keepalive(
+    fd: c_int,
+    idle: c_int,
+    interval: c_int,
+    count: c_int,
+) -> c_int {
+    ffi_boundary!(|| format!("{fd}, {idle}, {interval}, {count}"), -1, || {
+        options::set_keepalive(fd, idle, interval, count).map(|()| 0)
+    },)
+}
+
+/// SO_REUSEPORT on (on != 0) or off, before bind: several sockets that all have it (and
+/// belong to the same user) bind the same address and port; the kernel spreads incoming
+/// connections (or datagrams) among them. For running one listening socket per process
+/// or thread, or restarting a server without a moment when nothing listens. Not needed
+/// to rebind over TIME_WAIT: SO_REUSEADDR does that (prise_tcp_listen sets it).
+/// Returns 0, or -1 with errno (EBADF, ENOTSOCK).
+#[no_mangle]
+pub extern "C" fn prise_set_reuseport(fd: c_int, on: c_int) -> c_int {
+    ffi_boundary!(|| format!("{fd}, {on}"), -1, || options::set_reuseport(
+        fd,
+        on != 0
+    )
+    .map(|()| 0))
+}
+
+/// IPV6_V6ONLY on (on != 0) or off, on an IPv6 socket before bind. Off, a socket bound
+/// to "::" also takes IPv4 clients, seen as ::ffff:a.b.c.d (prise_tcp_listen(NULL, …)
+/// does this: one socket for both). On, it takes IPv6 only: for a server that binds
+/// IPv4 separately (0.0.0.0 and :: on the same port), or must not be reached over IPv4.
+/// The system's default is in /proc/sys/net/ipv6/bindv6only (usually off).
+/// Returns 0, or -1 with errno (EINVAL once bound; ENOPROTOOPT or EOPNOTSUPP on a socket
+/// that is not IPv6; EBADF, ENOTSOCK).
+#[no_mangle]
+pub extern "C" fn prise_set_v6only(fd: c_int, on: c_int) -> c_int {
+    ffi_boundary!(|| format!("{fd}, {on}"), -1, || options::set_v6only(
+        fd,
+        on != 0
+    )
+    .map(|()| 0))
 }
 
 /// Reads one line: up to and including '\n', or n-1 bytes, or to end of file; then

@@ -54,6 +54,7 @@ pub mod info;
 pub mod primitives;
 pub mod resolution;
 pub mod high_level;
+pub mod events;
 pub mod course;
 mod interned;
 pub mod trace;
@@ -112,7 +113,7 @@ pub(crate) fn give(fd: OwnedFd) -> c_int {
     fd.into_raw_fd()
 }
 
-fn null_argument(name: &str) -> Error {
+pub(crate) fn null_argument(name: &str) -> Error {
     Error::with_message(Errno::EINVAL, format!("{name} is NULL"))
 }
 
