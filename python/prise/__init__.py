@@ -17,10 +17,11 @@ C call. prise's own helpers (tcp_connect, tcp_listen, unix_listen, ... where a U
 """
 
 import ctypes
+import errno as _errno
 import socket as _socket
 
-from . import _lib
-from ._address import check_host, check_port, from_sockaddr, to_sockaddr
+from . import _address, _lib
+from ._address import check_host, check_port, family_of, from_sockaddr, parse_address, to_sockaddr
 from ._lib import last_error, lib
 from ._sockets import Socket, _c_int, _readable, _resolve, _with_prise
 
@@ -30,7 +31,8 @@ __all__ = [
     "setdefaulttimeout", "has_ipv6", "error", "timeout", "herror", "gaierror",
     "tcp_connect", "tcp_listen", "udp_bind", "udp_connect", "unix_listen",
     "unix_connect", "listen_fds", "listen_fd_named", "serve_events", "Connection",
-    "getaddrinfo", "gethostbyname", "getnameinfo", "last_error",
+    "getaddrinfo", "gethostbyname", "getnameinfo", "last_error", "parse_address",
+    "format_address",
     "version", "bindedSocket", "creerSock", "getNameInfo", "reads", "writes", "LIBRARY",
     "AddressFamily", "SocketKind", "MsgFlag", "AddressInfo", "CMSG_LEN", "CMSG_SPACE",
 ]
@@ -94,6 +96,13 @@ def getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
     finally:
         lib.prise_freeaddrinfo(result)
     return entries
+
+
+def format_address(address):
+    """The text prise writes for an address as socket takes it (("127.0.0.1", 80):
+    "127.0.0.1:80"; ("::1", 80): "[::1]:80"; "/path": "unix:/path"; b"\\0name":
+    "unix:@name"), names resolved first: what parse_address reads back."""
+    return _address.format_address(address, _resolve)
 
 
 # socket's own module functions, making prise sockets (see _sockets._with_prise).
@@ -271,8 +280,7 @@ def getnameinfo(address, flags=0):
     """(host, port) names of an (host, port[, flow, scope]) address."""
     if not isinstance(address, tuple) or len(address) < 2:
         raise TypeError("getnameinfo() argument 1 must be a tuple")
-    family = AF_INET6 if ":" in str(address[0]) else AF_INET
-    raw = to_sockaddr(family, address, _resolve)
+    raw = to_sockaddr(family_of(address), address, _resolve)
     host = ctypes.create_string_buffer(1025)
     serv = ctypes.create_string_buffer(32)
     code = lib.prise_getnameinfo(raw, len(raw), host, 1025, serv, 32, flags)

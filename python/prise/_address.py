@@ -1,19 +1,75 @@
 """Addresses as Python's socket module writes them, to and from C sockaddr bytes:
 (host, port) for IPv4, (host, port, flowinfo, scope_id) for IPv6, a path for Unix (str:
 a file; bytes starting with NUL: the Linux abstract namespace; '': autobind). Mistakes
-raise what socket raises for them (TypeError, OverflowError, OSError, socket.gaierror)."""
+raise what socket raises for them (TypeError, OverflowError, OSError, socket.gaierror).
 
+The bytes are built by the C library from an address's text (prise_addr_parse) and
+written as text by it (prise_addr_format), so their layout, lengths and limits are the
+core's; a failure there is OSError with prise's sentence."""
+
+import ctypes
+import errno
 import operator
 import os
 import socket
 import struct
 
+from . import _lib
+from ._lib import lib
+
 AF_INET = socket.AF_INET
 AF_INET6 = socket.AF_INET6
 AF_UNIX = socket.AF_UNIX
-SUN_PATH_MAX = 108
 _FLOWINFO_MAX = 0xFFFFF
 _UINT_MAX = 0xFFFFFFFF
+
+
+def _c_text(text):
+    """text (str or bytes-like) as the bytes of a C string: a NUL inside would cut it
+    short unseen, so it is refused (ValueError)."""
+    if isinstance(text, str):
+        text = text.encode("utf-8", "surrogateescape")
+    elif isinstance(text, (bytes, bytearray)):
+        text = bytes(text)
+    else:
+        raise TypeError("an address text is a str or bytes, not %s" % type(text).__name__)
+    if b"\0" in text:
+        raise ValueError("address text contains a NUL character")
+    return text
+
+
+def sockaddr_of_text(text):
+    """The sockaddr bytes of "127.0.0.1:80", "[::1]:80", "[fe80::1%eth0]:80",
+    "unix:/path", "/path", "@abstract", "unix:(unnamed)" (prise_addr_parse)."""
+    storage = _lib.sockaddr_storage()
+    size = _lib.socklen_t(ctypes.sizeof(storage))
+    if lib.prise_addr_parse(_c_text(text), ctypes.byref(storage), ctypes.byref(size)) < 0:
+        raise _lib.error()
+    return ctypes.string_at(ctypes.addressof(storage), size.value)
+
+
+def text_from(function, *args):
+    """The text a prise function writes into (buf, n) after args (prise_addr_format,
+    prise_local_address, ...), in a buffer grown while it reports ENOSPC."""
+    room = 64
+    for _ in range(4):  # 64 * 4**3 bytes: more than any address's text
+        buffer = ctypes.create_string_buffer(room)
+        length = function(*args, buffer, room)
+        if length >= 0:
+            return buffer.raw[:length].decode("utf-8", "replace")
+        if _lib.last_errno() != errno.ENOSPC:
+            break
+        room *= 4
+    raise _lib.error()
+
+
+def text_of_sockaddr(raw):
+    """prise_addr_format's text for sockaddr bytes: "127.0.0.1:80", "unix:@name", ..."""
+    return text_from(lib.prise_addr_format, raw, len(raw))
+
+
+# Where sun_path starts: the length of the unnamed Unix address, as the core builds it.
+_SUN_PATH_OFFSET = len(sockaddr_of_text("unix:(unnamed)"))
 
 
 def check_port(port):
@@ -62,15 +118,25 @@ def unix_sockaddr(path):
     except TypeError:
         raise TypeError("a Unix address is a str or a bytes-like object, not %s"
                         % type(path).__name__) from None
-    if path.startswith(b"\0"):
-        if len(path) > SUN_PATH_MAX:
-            raise OSError("AF_UNIX path too long: an abstract name has at most %d bytes "
-                          "with its leading NUL, not %d" % (SUN_PATH_MAX, len(path)))
-        return struct.pack("=H", AF_UNIX) + path
-    if len(path) >= SUN_PATH_MAX:
-        raise OSError("AF_UNIX path too long: %d bytes, at most %d (sun_path keeps a NUL)"
-                      % (len(path), SUN_PATH_MAX - 1))
-    return struct.pack("=H", AF_UNIX) + path + (b"\0" if path else b"")
+    if not path:
+        return sockaddr_of_text("unix:(unnamed)")
+    abstract = path.startswith(b"\0")
+    name = path[1:] if abstract else path
+    try:
+        text = name.decode()
+    except UnicodeDecodeError:
+        text = None
+    # prise's text is UTF-8 without NUL and reads a leading '@' or "(unnamed)" as its own
+    # forms, while socket takes any bytes (an abstract name is binary): such a name is
+    # built for a stand-in of its length, the core deciding layout, length and limit,
+    # then its own bytes are copied over the stand-in's.
+    carried = text is not None and "\0" not in text and (
+        abstract or not (text.startswith("@") or text == "(unnamed)"))
+    raw = sockaddr_of_text(("@" if abstract else "unix:") + (text if carried else "x" * len(name)))
+    if carried:
+        return raw
+    end = len(raw) if abstract else len(raw) - 1  # a file path keeps its final NUL
+    return raw[:end - len(name)] + name + raw[end:]
 
 
 def _port(value, caller):
@@ -97,6 +163,27 @@ def _host_text(host):
     return host
 
 
+def _ip_sockaddr(family, host, port, scope_id, resolve):
+    """The sockaddr of a numeric host (prise_addr_parse), else of the address `resolve`
+    finds for a name (socket.gaierror when none)."""
+    for attempt in range(2):
+        if family == AF_INET:
+            text = "%s:%d" % (host, port)
+        else:
+            scoped = "%" in host or not scope_id
+            text = "[%s]:%d" % (host if scoped else "%s%%%d" % (host, scope_id), port)
+        try:
+            raw = sockaddr_of_text(text)
+        except (OSError, ValueError):
+            raw = None
+        # A host such as "/x" or "@x" reads as a Unix address: a name, not a number.
+        if raw is not None and struct.unpack_from("=H", raw)[0] == family:
+            return raw
+        if attempt == 0:
+            host = resolve(host, port, family)[0]
+    raise _lib.error()
+
+
 def to_sockaddr(family, address, resolve, caller="bind"):
     """sockaddr bytes for `address` in `family`; `resolve(host, port, family)` turns a
     name into a numeric address (socket.gaierror when it cannot)."""
@@ -106,8 +193,8 @@ def to_sockaddr(family, address, resolve, caller="bind"):
     if other is not None:
         return other[0](address, caller)
     if family not in (AF_INET, AF_INET6):
-        raise OSError(97, "%s(): address family %d is not supported by prise.Socket"
-                      % (caller, family))
+        raise OSError(errno.EAFNOSUPPORT, "%s(): address family %d is not supported by "
+                      "prise.Socket" % (caller, family))
     name = "AF_INET" if family == AF_INET else "AF_INET6"
     if not isinstance(address, tuple):
         raise TypeError("%s(): %s address must be tuple, not %s"
@@ -120,33 +207,15 @@ def to_sockaddr(family, address, resolve, caller="bind"):
     host = _host_text(address[0])
     port = _port(address[1], caller)
     if family == AF_INET:
-        if host == "":
-            packed = bytes(4)
-        elif host == "<broadcast>":
-            packed = b"\xff" * 4
-        else:
-            try:
-                packed = socket.inet_pton(AF_INET, host)
-            except OSError:
-                packed = socket.inet_pton(AF_INET, resolve(host, port, family)[0])
-        return struct.pack("=H", AF_INET) + struct.pack("!H", port) + packed + bytes(8)
-    flowinfo = _uint(address[2], "flowinfo") if len(address) > 2 else 0
+        host = {"": "0.0.0.0", "<broadcast>": "255.255.255.255"}.get(host, host)
+        return _ip_sockaddr(family, host, port, 0, resolve)
+    # socket reads both as C unsigned ints, wrapping (its format "I"), then bounds flowinfo.
+    flowinfo, scope_id = (operator.index(part) & _UINT_MAX for part in (address + (0, 0))[2:4])
     if flowinfo > _FLOWINFO_MAX:
         raise OverflowError("%s(): flowinfo must be 0-%d." % (caller, _FLOWINFO_MAX))
-    scope_id = _uint(address[3], "scope_id") if len(address) > 3 else 0
-    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    if "%" in bare:
-        bare, scope = bare.split("%", 1)
-        scope_id = int(scope) if scope.isdigit() else socket.if_nametoindex(scope)
-    if bare == "":
-        packed = bytes(16)
-    else:
-        try:
-            packed = socket.inet_pton(AF_INET6, bare)
-        except OSError:
-            packed = socket.inet_pton(AF_INET6, resolve(bare, port, family)[0])
-    return (struct.pack("=H", AF_INET6) + struct.pack("!HI", port, flowinfo) + packed
-            + struct.pack("=I", scope_id))
+    raw = _ip_sockaddr(family, host or "::", port, scope_id, resolve)
+    # prise's text has no flowinfo: it goes in sin6_flowinfo (after family and port).
+    return raw[:4] + struct.pack("!I", flowinfo) + raw[8:]
 
 
 def from_sockaddr(raw):
@@ -155,9 +224,12 @@ def from_sockaddr(raw):
     if len(raw) < 2:
         return None
     family = struct.unpack_from("=H", raw)[0]
-    if family == AF_INET and len(raw) >= 8:
-        port = struct.unpack_from("!H", raw, 2)[0]
-        return (socket.inet_ntop(AF_INET, raw[4:8]), port)
+    if family == AF_INET:
+        host, _, port = text_of_sockaddr(raw).rpartition(":")
+        if port.isdigit():
+            return (host, int(port))
+    # socket's IPv6 tuple has flowinfo and a numeric scope_id, which prise's text has
+    # not, and its host is inet_ntop's ("::1.2.3.4", where the text has "::102:304").
     if family == AF_INET6 and len(raw) >= 28:
         port, flowinfo = struct.unpack_from("!HI", raw, 2)
         scope_id = struct.unpack_from("=I", raw, 24)[0]
@@ -165,12 +237,40 @@ def from_sockaddr(raw):
     other = _OTHER_FAMILIES.get(family)
     if other is not None:
         return other[1](raw)
+    # socket gives a Unix name's own bytes (an abstract one with its leading NUL, a file
+    # path decoded as the file system names it), which prise's text escapes.
     if family == AF_UNIX:
-        path = raw[2:]
+        path = raw[_SUN_PATH_OFFSET:]
         if path.startswith(b"\0"):
-            return path  # abstract: bytes with the leading NUL, as socket gives it
+            return path
         return os.fsdecode(path.split(b"\0", 1)[0])
     return raw
+
+
+def family_of(address):
+    """The family socket's functions take an address to be in: Unix for a str or
+    bytes-like path, IPv6 for a 3- or 4-tuple or a host with ':', else IPv4."""
+    if not isinstance(address, tuple):
+        return AF_UNIX
+    if len(address) > 2 or (address and ":" in _host_text(address[0])):
+        return AF_INET6
+    return AF_INET
+
+
+def parse_address(text):
+    """The address written as prise writes it ("127.0.0.1:80", "[::1]:80",
+    "[fe80::1%eth0]:80", "unix:/path", "@abstract", "unix:(unnamed)"), as socket gives
+    addresses: ("127.0.0.1", 80), ("::1", 80, 0, 0), "/path", b"\\0abstract", ''.
+    Numeric only; text that is no address raises OSError (EINVAL, ENAMETOOLONG) with
+    prise's sentence."""
+    return from_sockaddr(sockaddr_of_text(text))
+
+
+def format_address(address, resolve):
+    """The text prise writes for an address given as socket takes it (a name is
+    resolved first): the inverse of parse_address."""
+    return text_of_sockaddr(to_sockaddr(family_of(address), address, resolve,
+                                        "format_address"))
 
 
 def _pair(address, caller, name, first, second):

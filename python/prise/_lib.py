@@ -11,7 +11,7 @@ import glob
 import os
 import socket
 from ctypes import (POINTER, c_char, c_char_p, c_int, c_size_t, c_ssize_t, c_uint32,
-                    c_void_p)
+                    c_ulong, c_ushort, c_void_p)
 
 socklen_t = c_uint32
 pid_t = c_int
@@ -35,6 +35,17 @@ addrinfo._fields_ = [
     ("ai_canonname", c_char_p),
     ("ai_next", POINTER(addrinfo)),
 ]
+
+
+class sockaddr_storage(ctypes.Structure):
+    """glibc's struct sockaddr_storage (128 bytes, _SS_SIZE): room for any address, the
+    size prise_addr_parse and the kernel's address calls are given."""
+    _fields_ = [("ss_family", c_ushort),
+                ("ss_padding", c_char * (128 - ctypes.sizeof(c_ushort) - ctypes.sizeof(c_ulong))),
+                ("ss_align", c_ulong)]
+
+
+SOCKADDR_MAX = ctypes.sizeof(sockaddr_storage)
 
 
 class iovec(ctypes.Structure):

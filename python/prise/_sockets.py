@@ -28,7 +28,7 @@ import weakref
 import _socket
 
 from . import _lib
-from ._address import from_sockaddr, to_sockaddr
+from ._address import from_sockaddr, text_from, to_sockaddr
 from ._lib import lib
 
 _index = operator.index
@@ -42,7 +42,7 @@ _size_t = ctypes.c_size_t
 _void_p = ctypes.c_void_p
 _socklen_t = _lib.socklen_t
 
-_SOCKADDR_MAX = 128
+_SOCKADDR_MAX = _lib.SOCKADDR_MAX
 _INT_MIN, _INT_MAX = -(1 << 31), (1 << 31) - 1
 # A Python int passed to a function without argtypes becomes a C int, which libffi
 # widens to the 64 bits of size_t; a length beyond a C int needs a real c_size_t.
@@ -738,6 +738,15 @@ class Socket:
     def getsockname(self):
         """The local address."""
         return self._name(lib.prise_getsockname)
+
+    def local_address(self):
+        """prise's extra: the local address as text ("127.0.0.1:80", "[::1]:80",
+        "unix:/path"), for "listening on ..." lines (prise_local_address)."""
+        return text_from(lib.prise_local_address, self._fd)
+
+    def peer_address(self):
+        """prise's extra: the peer's address as text (prise_peer_address)."""
+        return text_from(lib.prise_peer_address, self._fd)
 
     def getpeername(self):
         """The peer's address (OSError ENOTCONN when not connected)."""
