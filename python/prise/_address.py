@@ -9,6 +9,7 @@ core's; a failure there is OSError with prise's sentence."""
 
 import ctypes
 import errno
+import functools
 import operator
 import os
 import socket
@@ -218,6 +219,9 @@ def to_sockaddr(family, address, resolve, caller="bind"):
     return raw[:4] + struct.pack("!I", flowinfo) + raw[8:]
 
 
+# A pure function of the bytes, called for each datagram (recvfrom) and connection
+# (accept): the cache spares the C call for the peers seen last.
+@functools.lru_cache(maxsize=256)
 def from_sockaddr(raw):
     """The Python form of sockaddr bytes (None for an empty address, as socket gives
     for the sender on a connected stream)."""

@@ -739,6 +739,10 @@ class Socket:
         """The local address."""
         return self._name(lib.prise_getsockname)
 
+    def getpeername(self):
+        """The peer's address (OSError ENOTCONN when not connected)."""
+        return self._name(lib.prise_getpeername)
+
     def local_address(self):
         """prise's extra: the local address as text ("127.0.0.1:80", "[::1]:80",
         "unix:/path"), for "listening on ..." lines (prise_local_address)."""
@@ -747,10 +751,6 @@ class Socket:
     def peer_address(self):
         """prise's extra: the peer's address as text (prise_peer_address)."""
         return text_from(lib.prise_peer_address, self._fd)
-
-    def getpeername(self):
-        """The peer's address (OSError ENOTCONN when not connected)."""
-        return self._name(lib.prise_getpeername)
 
     # -- options --
 

@@ -22,6 +22,8 @@ def test_refused_connection():
     assert "127.0.0.1:%d" % port in str(raised.value)
     with prise.Socket() as sock, pytest.raises(ConnectionRefusedError):
         sock.connect(("127.0.0.1", port))
+    with pytest.raises(ConnectionRefusedError):  # the path with a timeout too
+        prise.tcp_connect("127.0.0.1", port, timeout=5)
 
 
 def test_unknown_host_is_gaierror_naming_it():
