@@ -164,6 +164,11 @@ def _host_text(host):
     return host
 
 
+def _family(raw):
+    """The sa_family_t that starts sockaddr bytes."""
+    return struct.unpack_from("=H", raw)[0]
+
+
 def _ip_sockaddr(family, host, port, scope_id, resolve):
     """The sockaddr of a numeric host (prise_addr_parse), else of the address `resolve`
     finds for a name (socket.gaierror when none)."""
@@ -171,14 +176,14 @@ def _ip_sockaddr(family, host, port, scope_id, resolve):
         if family == AF_INET:
             text = "%s:%d" % (host, port)
         else:
-            scoped = "%" in host or not scope_id
-            text = "[%s]:%d" % (host if scoped else "%s%%%d" % (host, scope_id), port)
+            scope = "%%%d" % scope_id if scope_id and "%" not in host else ""
+            text = "[%s%s]:%d" % (host, scope, port)
         try:
             raw = sockaddr_of_text(text)
         except (OSError, ValueError):
             raw = None
         # A host such as "/x" or "@x" reads as a Unix address: a name, not a number.
-        if raw is not None and struct.unpack_from("=H", raw)[0] == family:
+        if raw is not None and _family(raw) == family:
             return raw
         if attempt == 0:
             host = resolve(host, port, family)[0]
@@ -227,7 +232,7 @@ def from_sockaddr(raw):
     for the sender on a connected stream)."""
     if len(raw) < 2:
         return None
-    family = struct.unpack_from("=H", raw)[0]
+    family = _family(raw)
     if family == AF_INET:
         host, _, port = text_of_sockaddr(raw).rpartition(":")
         if port.isdigit():
