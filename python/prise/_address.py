@@ -169,6 +169,19 @@ def _family(raw):
     return struct.unpack_from("=H", raw)[0]
 
 
+def _parsed_or_none(text):
+    try:
+        return sockaddr_of_text(text)
+    except (OSError, ValueError):
+        return None
+
+
+# sendto and connect build the same few addresses again and again: a numeric text always
+# gives the same bytes, so they are kept (an interface name after '%' is not: it may
+# name another interface tomorrow).
+_numeric_sockaddr = functools.lru_cache(maxsize=256)(_parsed_or_none)
+
+
 def _ip_sockaddr(family, host, port, scope_id, resolve):
     """The sockaddr of a numeric host (prise_addr_parse), else of the address `resolve`
     finds for a name (socket.gaierror when none)."""
@@ -178,10 +191,9 @@ def _ip_sockaddr(family, host, port, scope_id, resolve):
         else:
             scope = "%%%d" % scope_id if scope_id and "%" not in host else ""
             text = "[%s%s]:%d" % (host, scope, port)
-        try:
-            raw = sockaddr_of_text(text)
-        except (OSError, ValueError):
-            raw = None
+        # The second attempt is uncached: its failure's sentence is the one raised.
+        cached = attempt == 0 and "%" not in host
+        raw = _numeric_sockaddr(text) if cached else _parsed_or_none(text)
         # A host such as "/x" or "@x" reads as a Unix address: a name, not a number.
         if raw is not None and _family(raw) == family:
             return raw
@@ -216,10 +228,13 @@ def to_sockaddr(family, address, resolve, caller="bind"):
         host = {"": "0.0.0.0", "<broadcast>": "255.255.255.255"}.get(host, host)
         return _ip_sockaddr(family, host, port, 0, resolve)
     # socket reads both as C unsigned ints, wrapping (its format "I"), then bounds flowinfo.
-    flowinfo, scope_id = (operator.index(part) & _UINT_MAX for part in (address + (0, 0))[2:4])
+    flowinfo = operator.index(address[2]) & _UINT_MAX if len(address) > 2 else 0
+    scope_id = operator.index(address[3]) & _UINT_MAX if len(address) > 3 else 0
     if flowinfo > _FLOWINFO_MAX:
         raise OverflowError("%s(): flowinfo must be 0-%d." % (caller, _FLOWINFO_MAX))
     raw = _ip_sockaddr(family, host or "::", port, scope_id, resolve)
+    if not flowinfo:
+        return raw
     # prise's text has no flowinfo: it goes in sin6_flowinfo (after family and port).
     return raw[:4] + struct.pack("!I", flowinfo) + raw[8:]
 
