@@ -11,6 +11,9 @@ CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra
 PYTHON  ?= python3
 
+# `make` alone is `make all` (the program rules below would otherwise come first).
+.DEFAULT_GOAL := all
+
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 MAJOR   := $(firstword $(subst ., ,$(VERSION)))
 LIBDIR  := target/release
@@ -178,7 +181,7 @@ bench: lib examples prise-run build/bench
 bench-smoke: lib examples prise-run build/bench
 	$(PYTHON) bench/run.py --smoke
 
-demo: lib examples
+demo: all
 	@sh c-examples/demo.sh build/examples
 
 # Installs what `make` built, without building: `sudo make install` may not find cargo

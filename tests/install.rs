@@ -214,3 +214,20 @@ fn install_pkg_config_static_link_and_uninstall() {
     assert!(!root.join("bin/prise-run").exists());
     std::fs::remove_dir_all(&stage).unwrap();
 }
+
+/// `make` alone builds everything (`make && sudo make install` is the README's way): its
+/// goal must be `all`, not the first program rule the course-style trees define.
+#[test]
+fn plain_make_builds_all() {
+    let output = Command::new("make")
+        .args(["--no-print-directory", "-pn"])
+        .current_dir(repo())
+        .output()
+        .expect("make runs");
+    let database = String::from_utf8_lossy(&output.stdout);
+    let goal = database
+        .lines()
+        .find(|line| line.starts_with(".DEFAULT_GOAL :="))
+        .unwrap_or("no .DEFAULT_GOAL line");
+    assert_eq!(goal.trim(), ".DEFAULT_GOAL := all");
+}

@@ -683,7 +683,7 @@ fn eagain_only_on_nonblocking_sockets_refusals_and_delays() {
         "{all}"
     );
     // Blocking sockets never get EAGAIN.
-    let blocking = transfer("eagain=1", "9", "naive", "naive", "1000");
+    let blocking = transfer("eagain=0.99", "9", "naive", "naive", "1000");
     assert!(blocking.status.success(), "{}", show(&blocking));
     assert!(
         !text(&blocking.stderr).contains("[injected]"),

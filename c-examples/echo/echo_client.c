@@ -27,9 +27,15 @@ int main(int argc, char **argv)
     char line[4096], echo[4096];
     while (fgets(line, sizeof line, stdin) != NULL) {
         int n = (int)strlen(line);
-        if (writes(sock, line, n) != n)
+        if (writes(sock, line, n) != n) { /* writes prints nothing: say why here */
+            fprintf(stderr, "echo_client: send to the server: %s\n", strerror(errno));
             return 1;
+        }
         int got = reads(sock, echo, n);
+        if (got < 0) {
+            fprintf(stderr, "echo_client: receive from the server: %s\n", strerror(errno));
+            return 1;
+        }
         if (got != n) {
             fprintf(stderr, "echo_client: the server closed the connection\n");
             return 1;

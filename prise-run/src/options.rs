@@ -113,6 +113,13 @@ impl Faults {
             };
             *slot = probability(value.trim())
                 .ok_or_else(|| format!("{name} `{value}` is not a probability from 0 to 1"))?;
+            // A program that retries these as it should would retry forever.
+            if matches!(name.trim(), "eintr" | "eagain") && *slot >= 1.0 {
+                return Err(format!(
+                    "{name} at 1 fails every retry too: a program that retries \
+                     (as it should) never ends; give a probability below 1"
+                ));
+            }
         }
         Ok(faults)
     }
@@ -171,6 +178,8 @@ mod tests {
             ("short-write=2", "not a probability"),
             ("short-write=-0.1", "not a probability"),
             ("eintr=abc", "not a probability"),
+            ("eintr=1", "fails every retry"),
+            ("eagain=100%", "fails every retry"),
             ("delay=1.5", "whole number"),
             ("lose=0.1", "unknown fault `lose`"),
         ] {

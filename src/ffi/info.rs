@@ -14,7 +14,7 @@ use crate::error;
 /// same thread; copy it to keep it.
 #[no_mangle]
 pub extern "C" fn prise_last_error() -> *const c_char {
-    ffi_boundary!(String::new, c"".as_ptr(), || {
+    ffi_boundary!(untraced: c"".as_ptr(), || {
         Ok(error::last_message_ptr())
     })
 }
@@ -24,7 +24,7 @@ pub extern "C" fn prise_last_error() -> *const c_char {
 /// Lets a caller of a function that returns -1 or NULL tell "unknown host" apart.
 #[no_mangle]
 pub extern "C" fn prise_last_gai_error() -> c_int {
-    ffi_boundary!(String::new, 0, || { Ok(error::last_gai()) })
+    ffi_boundary!(untraced: 0, || { Ok(error::last_gai()) })
 }
 
 /// The errno of this thread's last failure in prise (0 when nothing has failed yet): the
@@ -33,7 +33,7 @@ pub extern "C" fn prise_last_gai_error() -> c_int {
 /// runtime may run code, and change errno, in between); C callers read errno.
 #[no_mangle]
 pub extern "C" fn prise_last_errno() -> c_int {
-    ffi_boundary!(String::new, 0, || { Ok(error::last_errno()) })
+    ffi_boundary!(untraced: 0, || { Ok(error::last_errno()) })
 }
 
 /// prise's version, "MAJOR.MINOR.PATCH" (the same as the PRISE_VERSION_* macros of the
@@ -41,7 +41,7 @@ pub extern "C" fn prise_last_errno() -> c_int {
 /// Ownership: static text; never NULL.
 #[no_mangle]
 pub extern "C" fn prise_version() -> *const c_char {
-    ffi_boundary!(String::new, c"".as_ptr(), || { Ok(VERSION.as_ptr()) })
+    ffi_boundary!(untraced: c"".as_ptr(), || { Ok(VERSION.as_ptr()) })
 }
 
 const VERSION: &std::ffi::CStr = match std::ffi::CStr::from_bytes_with_nul(

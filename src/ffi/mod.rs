@@ -34,6 +34,15 @@ macro_rules! ffi_boundary {
     ($args:expr, on_error: $on_error:expr, $body:expr $(,)?) => {
         $crate::ffi::boundary_with(|| c_name!(), $args, $on_error, $body)
     };
+    // prise's own state (the last error, the version): no trace line, which would follow
+    // every failure a program reports; no unwinding into C either.
+    (untraced: $failure:expr, $body:expr $(,)?) => {{
+        let failure = $failure;
+        std::panic::catch_unwind($body)
+            .ok()
+            .and_then(|result: $crate::error::Result<_>| result.ok())
+            .unwrap_or(failure)
+    }};
     ($args:expr, $failure:expr, $body:expr $(,)?) => {{
         let failure = $failure;
         $crate::ffi::boundary_with(|| c_name!(), $args, move |_| failure, $body)
