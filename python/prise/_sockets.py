@@ -51,6 +51,7 @@ _NONBLOCK_CLOEXEC = _std.SOCK_NONBLOCK | _std.SOCK_CLOEXEC
 _EAGAIN, _EINTR, _EINPROGRESS = _errno.EAGAIN, _errno.EINTR, _errno.EINPROGRESS
 _CMSG_HEADER = _socket.CMSG_LEN(0)
 _TIMEOUT_MAX = (1 << 63) / 1e9  # socket keeps timeouts as 64-bit nanoseconds
+_POLL_SLICE = 86400.0  # seconds: well within poll's C int of milliseconds
 _VSOCK = getattr(_std, "AF_VSOCK", None)
 
 # The data path calls these without argtypes: ctypes' conversion of each declared
@@ -397,12 +398,15 @@ class Socket:
 
     def _wait(self, writing, deadline):
         """Waits until the socket is ready or the deadline passes (TimeoutError)."""
-        remaining = deadline - _monotonic()
-        if remaining > 0:
-            poller = select.poll()
-            poller.register(self._fd, select.POLLOUT if writing else select.POLLIN)
-            # select.poll retries EINTR itself after the signal's handler (PEP 475).
-            if poller.poll(remaining * 1000.0):
+        poller = select.poll()
+        poller.register(self._fd, select.POLLOUT if writing else select.POLLIN)
+        while True:
+            remaining = deadline - _monotonic()
+            if remaining <= 0:
+                break
+            # select.poll retries EINTR itself after the signal's handler (PEP 475); it
+            # takes a C int of milliseconds, so a longer timeout waits in slices.
+            if poller.poll(min(remaining, _POLL_SLICE) * 1000.0):
                 return
         raise TimeoutError("timed out (socket %d, timeout %g s)" % (self._fd, self._timeout))
 
