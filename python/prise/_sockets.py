@@ -53,6 +53,8 @@ _CMSG_HEADER = _socket.CMSG_LEN(0)
 _TIMEOUT_MAX = (1 << 63) / 1e9  # socket keeps timeouts as 64-bit nanoseconds
 _POLL_SLICE = 86400.0  # seconds: well within poll's C int of milliseconds
 _VSOCK = getattr(_std, "AF_VSOCK", None)
+# socket.timeout: TimeoutError from Python 3.10 on, its own OSError subclass before.
+_timeout_error = _std.timeout
 
 # The data path calls these without argtypes: ctypes' conversion of each declared
 # argument costs more than the call's own work in prise. Callers pass exactly
@@ -396,8 +398,10 @@ class Socket:
 
     # -- the slow path of every call: EINTR, EAGAIN with a timeout, errors --
 
-    def _wait(self, writing, deadline):
-        """Waits until the socket is ready or the deadline passes (TimeoutError)."""
+    def _wait(self, writing, deadline, timeout):
+        """Waits until the socket is ready or the deadline passes (socket.timeout, which
+        names the call's timeout: the one it started with, whatever another thread has
+        set since, as socket does)."""
         poller = select.poll()
         poller.register(self._fd, select.POLLOUT if writing else select.POLLIN)
         while True:
@@ -408,19 +412,22 @@ class Socket:
             # takes a C int of milliseconds, so a longer timeout waits in slices.
             if poller.poll(min(remaining, _POLL_SLICE) * 1000.0):
                 return
-        raise TimeoutError("timed out (socket %d, timeout %g s)" % (self._fd, self._timeout))
+        raise _timeout_error("timed out (socket %d, timeout %g s)" % (self._fd, timeout))
 
-    def _again(self, call, args, writing, deadline=None):
+    def _again(self, call, args, writing, deadline=None, timeout=None):
         """Carries on a call whose first try failed: after EINTR (the signal's handler
         has run) it tries again; after EAGAIN on a socket with a timeout it waits for
-        readiness until the deadline; other failures raise OSError with prise's
-        sentence. Returns the call's eventual result."""
+        readiness until the deadline (given with its timeout, or from now); other
+        failures raise OSError with prise's sentence. Returns the call's eventual
+        result."""
+        if deadline is None:
+            timeout = self._timeout
         while True:
             code = _last_errno()
-            if code == _EAGAIN and self._timeout:
+            if code == _EAGAIN and timeout:
                 if deadline is None:
-                    deadline = _monotonic() + self._timeout
-                self._wait(writing, deadline)
+                    deadline = _monotonic() + timeout
+                self._wait(writing, deadline, timeout)
             elif code != _EINTR:
                 raise _os_error(code)
             result = call(self._fd, *args)
@@ -464,11 +471,13 @@ class Socket:
     def _send_rest(self, pinned, size, sent, flags):
         """sendall after a first send that did not take everything: the rest goes out
         from a cursor into the pinned data; a timeout is one deadline for all of it."""
-        deadline = None if not self._timeout else _monotonic() + self._timeout
+        timeout = self._timeout
+        deadline = None if not timeout else _monotonic() + timeout
         pointer, cursor = pinned, None
         while True:
             if sent < 0:
-                sent = self._again(_send, (pointer, _length(size), flags), True, deadline)
+                sent = self._again(_send, (pointer, _length(size), flags), True, deadline,
+                                   timeout)
             size -= sent
             if size <= 0:
                 return
@@ -696,7 +705,7 @@ class Socket:
             return 0
         try:
             self._connecting(raw, _last_errno())
-        except TimeoutError:
+        except _timeout_error:
             return _EAGAIN
         except OSError as error:
             if error.errno is None:
@@ -709,16 +718,16 @@ class Socket:
         interrupted by a signal goes on in the kernel (PEP 475), as does one in progress
         on a socket with a timeout: both are waited for, then a second connect gives the
         outcome (0 or EISCONN: connected; otherwise the reason, in prise's words)."""
-        deadline = None
+        deadline, timeout = None, self._timeout
         while True:
-            if code == _EINTR and self._timeout is None:
+            if code == _EINTR and timeout is None:
                 poller = select.poll()
                 poller.register(self._fd, select.POLLOUT)
                 poller.poll()
-            elif code in (_EINPROGRESS, _errno.EALREADY, _EINTR) and self._timeout:
+            elif code in (_EINPROGRESS, _errno.EALREADY, _EINTR) and timeout:
                 if deadline is None:
-                    deadline = _monotonic() + self._timeout
-                self._wait(True, deadline)
+                    deadline = _monotonic() + timeout
+                self._wait(True, deadline, timeout)
             else:
                 raise _os_error(code)
             if lib.prise_connect(self._fd, raw, len(raw)) == 0:

@@ -95,3 +95,16 @@ def test_timeouts_beyond_a_c_int_of_milliseconds_wait(kind):
             later(0.2, client.sendall, b"line\n").join(LIMIT)
             assert reader.readline() == b"line\n"
             reader.close()
+
+
+# ---- 7: the timeout changed by another thread during a call ----
+
+@BOTH
+def test_a_call_keeps_the_timeout_it_started_with(kind):
+    a, b = unix_pair(kind)
+    with a, b:
+        a.settimeout(0.5)
+        timer = later(0.1, a.settimeout, None)
+        with pytest.raises(socket.timeout):
+            a.recv(1)
+        timer.join(LIMIT)
