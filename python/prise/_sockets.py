@@ -52,6 +52,9 @@ _EAGAIN, _EINTR, _EINPROGRESS = _errno.EAGAIN, _errno.EINTR, _errno.EINPROGRESS
 _CMSG_HEADER = _socket.CMSG_LEN(0)
 _TIMEOUT_MAX = (1 << 63) / 1e9  # socket keeps timeouts as 64-bit nanoseconds
 _POLL_SLICE = 86400.0  # seconds: well within poll's C int of milliseconds
+_PEEK_NOW = _std.MSG_PEEK | _std.MSG_DONTWAIT
+_LINE_EVENTS = select.EPOLLIN | select.EPOLLRDHUP | select.EPOLLET
+_ENDED = select.EPOLLRDHUP | select.EPOLLHUP | select.EPOLLERR
 _VSOCK = getattr(_std, "AF_VSOCK", None)
 # socket.timeout: TimeoutError from Python 3.10 on, its own OSError subclass before.
 _timeout_error = _std.timeout
@@ -399,20 +402,30 @@ class Socket:
     # -- the slow path of every call: EINTR, EAGAIN with a timeout, errors --
 
     def _wait(self, writing, deadline, timeout):
-        """Waits until the socket is ready or the deadline passes (socket.timeout, which
-        names the call's timeout: the one it started with, whatever another thread has
-        set since, as socket does)."""
+        """Waits until the socket is ready or the deadline (None: none) passes
+        (socket.timeout, which names the call's timeout: the one it started with,
+        whatever another thread has set since, as socket does)."""
         poller = select.poll()
         poller.register(self._fd, select.POLLOUT if writing else select.POLLIN)
+        self._until(lambda seconds: poller.poll(seconds * 1000.0), deadline, timeout)
+
+    def _until(self, wait, deadline, timeout):
+        """Calls wait(seconds), a wait of at most that long that returns what happened
+        (false: nothing), until something happens; returns it. deadline None: no limit;
+        otherwise socket.timeout once it passes. Waits are slices of at most a day:
+        poll takes a C int of milliseconds. select's waits retry EINTR themselves after
+        the signal's handler (PEP 475)."""
         while True:
-            remaining = deadline - _monotonic()
-            if remaining <= 0:
-                break
-            # select.poll retries EINTR itself after the signal's handler (PEP 475); it
-            # takes a C int of milliseconds, so a longer timeout waits in slices.
-            if poller.poll(min(remaining, _POLL_SLICE) * 1000.0):
-                return
-        raise _timeout_error("timed out (socket %d, timeout %g s)" % (self._fd, timeout))
+            if deadline is None:
+                seconds = _POLL_SLICE
+            else:
+                seconds = deadline - _monotonic()
+                if seconds <= 0:
+                    raise _timeout_error("timed out (socket %d, timeout %g s)"
+                                         % (self._fd, timeout))
+            happened = wait(min(seconds, _POLL_SLICE))
+            if happened:
+                return happened
 
     def _again(self, call, args, writing, deadline=None, timeout=None):
         """Carries on a call whose first try failed: after EINTR (the signal's handler
@@ -822,10 +835,42 @@ class Socket:
             raise ValueError("limit must be at least 1")
         data = bytes(limit + 1)  # received into in place (with the NUL): see _received
         args = (data, _length(limit + 1))
+        timeout = self._timeout
+        if timeout != 0.0:
+            self._wait_for_line(limit, timeout)
         n = lib.prise_read_line(self._fd, *args)
         if n < 0:
             n = self._again(lib.prise_read_line, args, False)
         return _received(data, n)
+
+    def _wait_for_line(self, limit, timeout):
+        """Waits, here where a signal's handler runs (and may raise) with nothing
+        consumed, until prise_read_line can answer at once: a whole line or limit bytes
+        queued, a datagram, the end of the stream, or a failure for it to report. The C
+        helper would wait itself, retrying EINTR with the handler's exception pending,
+        and a blocking socket's partial line taken. Woken only by new arrivals
+        (edge-triggered), not again and again by a part that waits."""
+        peek = bytes(limit)  # received into in place: see _received
+        whole_datagrams = self._type != _std.SOCK_STREAM
+        deadline = None if timeout is None else _monotonic() + timeout
+        watcher = None
+        try:
+            while True:
+                n = _recv(self._fd, peek, _length(limit), _PEEK_NOW)
+                if n < 0:
+                    if _last_errno() not in (_EAGAIN, _EINTR):
+                        return
+                elif whole_datagrams or n in (0, limit) or peek.find(b"\n", 0, n) >= 0:
+                    return
+                if watcher is None:
+                    # Reports readiness at once if data came before it: peeked again.
+                    watcher = select.epoll()
+                    watcher.register(self._fd, _LINE_EVENTS)
+                if self._until(watcher.poll, deadline, timeout)[0][1] & _ENDED:
+                    return
+        finally:
+            if watcher is not None:
+                watcher.close()
 
     def send_fd(self, fd):
         """Sends a descriptor (an int or an object with fileno()) over a Unix stream
@@ -837,6 +882,10 @@ class Socket:
     def recv_fd(self):
         """Receives a descriptor sent with send_fd; returns it (close-on-exec, owned by
         the caller)."""
+        if self._timeout is None:
+            # The C helper would wait itself, retrying EINTR with the signal's handler
+            # (which may raise) put off until a descriptor has been received.
+            self._wait(False, None, None)
         fd = lib.prise_recv_fd(self._fd)
         if fd < 0:
             fd = self._again(lib.prise_recv_fd, (), False)

@@ -108,3 +108,91 @@ def test_a_call_keeps_the_timeout_it_started_with(kind):
         with pytest.raises(socket.timeout):
             a.recv(1)
         timer.join(LIMIT)
+
+
+# ---- 4: a signal during prise's own blocking helpers ----
+
+class Watchdog:
+    """Sends what a test would otherwise wait for for ever, late, unless cancelled; says
+    whether it did."""
+
+    def __init__(self, seconds, function, *args):
+        self.fired = False
+        self.timer = later(seconds, self.fire, function, args)
+
+    def fire(self, function, args):
+        self.fired = True
+        function(*args)
+
+    def stop(self):
+        self.timer.cancel()
+        self.timer.join(LIMIT)
+        return self.fired
+
+
+def test_a_raising_handler_interrupts_read_line_and_the_line_is_kept():
+    a, b = prise.socketpair()
+    with a, b:
+        b.sendall(b"par")  # a line begun: a blocking read_line must not take it and wait
+        watchdog = Watchdog(3, b.sendall, b"tial\n")
+        with raising_alarm(), pytest.raises(Interrupted):
+            a.read_line()
+        if not watchdog.stop():
+            b.sendall(b"tial\n")
+        a.settimeout(2)
+        assert a.read_line() == b"partial\n"
+
+
+def test_a_raising_handler_interrupts_read_line_on_a_socket_with_a_timeout():
+    a, b = prise.socketpair()
+    with a, b:
+        a.settimeout(LIMIT)
+        b.sendall(b"par")
+        with raising_alarm(), pytest.raises(Interrupted):
+            a.read_line()
+        b.sendall(b"tial\n")
+        assert a.read_line() == b"partial\n"
+        b.sendall(b"dgram")  # then the stream ends mid-line: the part comes back
+        b.shutdown(socket.SHUT_WR)
+        assert a.read_line() == b"dgram"
+        assert a.read_line() == b""
+
+
+def test_a_raising_handler_interrupts_recv_fd_and_no_descriptor_leaks():
+    a, b = prise.socketpair()
+    sent = os.open(os.devnull, os.O_RDONLY)
+    try:
+        with a, b:
+            before = len(os.listdir("/proc/self/fd"))
+            watchdog = Watchdog(3, b.send_fd, sent)
+            with raising_alarm(), pytest.raises(Interrupted):
+                a.recv_fd()
+            if not watchdog.stop():
+                b.send_fd(sent)
+            a.settimeout(2)
+            os.close(a.recv_fd())
+            assert len(os.listdir("/proc/self/fd")) == before
+    finally:
+        os.close(sent)
+
+
+@pytest.mark.parametrize("call", ["read_line", "recv_fd"])
+def test_a_returning_handler_lets_the_helper_go_on(call):
+    a, b = prise.socketpair()
+    sent = os.open(os.devnull, os.O_RDONLY)
+    try:
+        with a, b:
+            send = (lambda: b.sendall(b"li"), lambda: b.sendall(b"ne\n")) if call == "read_line" \
+                else (lambda: None, lambda: b.send_fd(sent))
+            send[0]()
+            timer = later(0.4, send[1])
+            with raising_alarm(raising=False) as alarm:
+                got = getattr(a, call)()
+            timer.join(LIMIT)
+            assert alarm.count >= 2
+            if call == "read_line":
+                assert got == b"line\n"
+            else:
+                os.close(got)
+    finally:
+        os.close(sent)
