@@ -10,6 +10,7 @@ import ctypes.util
 import glob
 import os
 import socket
+import threading
 from ctypes import (POINTER, c_char, c_char_p, c_int, c_size_t, c_ssize_t, c_uint32,
                     c_ulong, c_ushort, c_void_p)
 
@@ -213,12 +214,35 @@ for _name, (_restype, _argtypes) in SIGNATURES.items():
 
 
 
+# prise keeps one errno and sentence per thread, for its last failure: a signal's handler
+# that makes a failing prise call between a failure and its reading replaces them. Such
+# a handler runs on the main thread and reads its failure through these functions, which
+# count the failures read there: a call that failed compares the count taken before it
+# (failures_read[0]) to know whether what prise keeps is still its own.
+failures_read = [0]
+_main_thread = threading.main_thread
+_get_ident = threading.get_ident
+
+
+def on_main_thread():
+    return _get_ident() == _main_thread().ident
+
+
+def _count_read():
+    if on_main_thread():
+        failures_read[0] += 1
+
+
 def last_error():
     """This thread's sentence for the last failure in the C library."""
+    _count_read()
     return lib.prise_last_error().decode(errors="replace")
 
 
-last_errno = lib.prise_last_errno
+def last_errno():
+    """This thread's errno of the last failure in the C library."""
+    _count_read()
+    return lib.prise_last_errno()
 
 
 def error():

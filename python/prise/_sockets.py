@@ -35,6 +35,7 @@ _index = operator.index
 _monotonic = time.monotonic
 _weakref = weakref.ref
 _last_errno = _lib.last_errno
+_failures_read = _lib.failures_read
 _byref = ctypes.byref
 _c_char = ctypes.c_char
 _pin = ctypes.c_char.from_buffer
@@ -74,6 +75,16 @@ def _c_int(value, what):
     if not _INT_MIN <= number <= _INT_MAX:
         raise OverflowError("%s %d does not fit a C int" % (what, number))
     return number
+
+
+def _errno_since(mark):
+    """The errno of the call that has just failed, mark being _failures_read[0] taken
+    before it; EINTR when a signal's handler has read a failure of its own on this
+    thread since (prise then keeps the handler's errno, not the call's): the call's
+    failure was most likely the interruption, and trying it again tells."""
+    if mark != _failures_read[0] and _lib.on_main_thread():
+        return _EINTR
+    return _last_errno()
 
 
 def _flags(flags):
@@ -341,7 +352,7 @@ class Socket:
 
     # _real_close and __del__ may run while the interpreter shuts down and module globals
     # are gone: what they need is bound as default arguments, as socket.py does.
-    def _real_close(self, _close=lib.prise_close, _errno_now=_last_errno,
+    def _real_close(self, _close=lib.prise_close, _errno_now=lib.prise_last_errno,
                     _reset=_errno.ECONNRESET):
         fd, self._fd = self._fd, -1
         # A peer's reset can surface at close; the descriptor is released all the same.
@@ -427,22 +438,23 @@ class Socket:
             if happened:
                 return happened
 
-    def _again(self, call, args, writing, deadline=None, timeout=None):
-        """Carries on a call whose first try failed: after EINTR (the signal's handler
-        has run) it tries again; after EAGAIN on a socket with a timeout it waits for
-        readiness until the deadline (given with its timeout, or from now); other
-        failures raise OSError with prise's sentence. Returns the call's eventual
-        result."""
+    def _again(self, call, args, writing, mark, deadline=None, timeout=None):
+        """Carries on a call whose first try failed (mark: _failures_read[0] before it):
+        after EINTR (the signal's handler has run) it tries again; after EAGAIN on a
+        socket with a timeout it waits for readiness until the deadline (given with its
+        timeout, or from now); other failures raise OSError with prise's sentence.
+        Returns the call's eventual result."""
         if deadline is None:
             timeout = self._timeout
         while True:
-            code = _last_errno()
+            code = _errno_since(mark)
             if code == _EAGAIN and timeout:
                 if deadline is None:
                     deadline = _monotonic() + timeout
                 self._wait(writing, deadline, timeout)
             elif code != _EINTR:
                 raise _os_error(code)
+            mark = _failures_read[0]
             result = call(self._fd, *args)
             if result >= 0:
                 return result
@@ -463,9 +475,10 @@ class Socket:
             pointer, size = _readable(data)
         if flags or type(flags) is not int:
             flags = _flags(flags)
+        mark = _failures_read[0]
         n = _send(self._fd, pointer, size if size < _INT_SIZE else _size_t(size), flags)
         if n < 0:
-            n = self._again(_send, (pointer, _length(size), flags), True)
+            n = self._again(_send, (pointer, _length(size), flags), True, mark)
         return n
 
     def sendall(self, data, flags=0, /):
@@ -477,11 +490,12 @@ class Socket:
             pointer, size = _readable(data)
         if flags or type(flags) is not int:
             flags = _flags(flags)
+        mark = _failures_read[0]
         sent = _send(self._fd, pointer, size if size < _INT_SIZE else _size_t(size), flags)
         if sent != size:
-            self._send_rest(pointer, size, sent, flags)
+            self._send_rest(pointer, size, sent, flags, mark)
 
-    def _send_rest(self, pinned, size, sent, flags):
+    def _send_rest(self, pinned, size, sent, flags, mark):
         """sendall after a first send that did not take everything: the rest goes out
         from a cursor into the pinned data; a timeout is one deadline for all of it."""
         timeout = self._timeout
@@ -489,13 +503,14 @@ class Socket:
         pointer, cursor = pinned, None
         while True:
             if sent < 0:
-                sent = self._again(_send, (pointer, _length(size), flags), True, deadline,
-                                   timeout)
+                sent = self._again(_send, (pointer, _length(size), flags), True, mark,
+                                   deadline, timeout)
             size -= sent
             if size <= 0:
                 return
             cursor = (_address(pinned) if cursor is None else cursor) + sent
             pointer = _void_p(cursor)
+            mark = _failures_read[0]
             sent = _send(self._fd, pointer, _length(size), flags)
 
     def recv(self, bufsize, flags=0, /):
@@ -512,9 +527,10 @@ class Socket:
         # constructor, (0).to_bytes makes the same new zeroed object for half the cost,
         # but fills it byte by byte: for small sizes only.
         data = _zeroed(bufsize, "little") if bufsize <= 512 else bytes(bufsize)
+        mark = _failures_read[0]
         n = _recv(self._fd, data, bufsize if bufsize < _INT_SIZE else _size_t(bufsize), flags)
         if n < 0:
-            n = self._again(_recv, (data, _length(bufsize), flags), False)
+            n = self._again(_recv, (data, _length(bufsize), flags), False, mark)
         return data if n == bufsize else data[:n]
 
     def recv_into(self, buffer, nbytes=0, flags=0):
@@ -541,9 +557,10 @@ class Socket:
         length = nbytes or size
         if not length:
             return 0  # as socket: no call for an empty buffer
+        mark = _failures_read[0]
         n = _recv(self._fd, pointer, length if length < _INT_SIZE else _size_t(length), flags)
         if n < 0:
-            n = self._again(_recv, (pointer, _length(length), flags), False)
+            n = self._again(_recv, (pointer, _length(length), flags), False, mark)
         return n
 
     def sendto(self, data, /, *flags_address):
@@ -558,18 +575,20 @@ class Socket:
         flags = _flags(flags)
         raw = self._sockaddr(address, "sendto")
         args = (pointer, _length(size), flags, raw, len(raw))
+        mark = _failures_read[0]
         n = lib.prise_sendto(self._fd, *args)
         if n < 0:
-            n = self._again(lib.prise_sendto, args, True)
+            n = self._again(lib.prise_sendto, args, True, mark)
         return n
 
     def _recvfrom(self, pointer, length, flags):
         raw = (_c_char * _SOCKADDR_MAX)()
         size = _socklen_t(_SOCKADDR_MAX)
         args = (pointer, length, flags, raw, _byref(size))
+        mark = _failures_read[0]
         n = lib.prise_recvfrom(self._fd, *args)
         if n < 0:
-            n = self._again(lib.prise_recvfrom, args, False)
+            n = self._again(lib.prise_recvfrom, args, False, mark)
         return n, from_sockaddr(raw[:min(size.value, _SOCKADDR_MAX)])
 
     def recvfrom(self, bufsize, flags=0, /):
@@ -610,9 +629,10 @@ class Socket:
         flags = _flags(flags)
         args = (_byref(message), flags)
         # pieces, control and raw stay referenced until the call returns.
+        mark = _failures_read[0]
         n = lib.prise_sendmsg(self._fd, *args)
         if n < 0:
-            n = self._again(lib.prise_sendmsg, args, True)
+            n = self._again(lib.prise_sendmsg, args, True, mark)
         return n
 
     def _recvmsg(self, pieces, ancbufsize, flags, caller):
@@ -630,9 +650,10 @@ class Socket:
                               msg_control=ctypes.addressof(control) if ancbufsize else None,
                               msg_controllen=ancbufsize)
         args = (_byref(message), _flags(flags))
+        mark = _failures_read[0]
         n = lib.prise_recvmsg(self._fd, *args)
         if n < 0:
-            n = self._again(lib.prise_recvmsg, args, False)
+            n = self._again(lib.prise_recvmsg, args, False, mark)
         truncated = bool(message.msg_flags & _std.MSG_CTRUNC)
         ancillary = _unpack_ancillary(control, message.msg_controllen, truncated)
         address = from_sockaddr(name[:min(message.msg_namelen, _SOCKADDR_MAX)])
@@ -691,9 +712,10 @@ class Socket:
         raw = (_c_char * _SOCKADDR_MAX)()
         size = _socklen_t(_SOCKADDR_MAX)
         args = (raw, _byref(size), flags)
+        mark = _failures_read[0]
         fd = lib.prise_accept4(self._fd, *args)
         if fd < 0:
-            fd = self._again(lib.prise_accept4, args, False)
+            fd = self._again(lib.prise_accept4, args, False, mark)
         return fd, from_sockaddr(raw[:min(size.value, _SOCKADDR_MAX)])
 
     def accept(self):
@@ -707,17 +729,19 @@ class Socket:
     def connect(self, address, /):
         """Connects to address; with a timeout, within it (TimeoutError)."""
         raw = self._sockaddr(address, "connect")
+        mark = _failures_read[0]
         if lib.prise_connect(self._fd, raw, len(raw)) < 0:
-            self._connecting(raw, _last_errno())
+            self._connecting(raw, mark)
 
     def connect_ex(self, address, /):
         """As connect, but returns the errno of a failure (0 on success) instead of
         raising it; a timeout is EAGAIN, as socket gives."""
         raw = self._sockaddr(address, "connect_ex")
+        mark = _failures_read[0]
         if lib.prise_connect(self._fd, raw, len(raw)) == 0:
             return 0
         try:
-            self._connecting(raw, _last_errno())
+            self._connecting(raw, mark)
         except _timeout_error:
             return _EAGAIN
         except OSError as error:
@@ -726,26 +750,27 @@ class Socket:
             return error.errno
         return 0
 
-    def _connecting(self, raw, code):
-        """The rest of a connect that did not complete at once. A blocking connect
-        interrupted by a signal goes on in the kernel (PEP 475), as does one in progress
-        on a socket with a timeout: both are waited for, then a second connect gives the
-        outcome (0 or EISCONN: connected; otherwise the reason, in prise's words)."""
+    def _connecting(self, raw, mark):
+        """The rest of a connect that did not complete at once (mark: _failures_read[0]
+        before it). A blocking connect interrupted by a signal goes on in the kernel
+        (PEP 475), as does one in progress on a socket with a timeout: both are waited
+        for, then a second connect gives the outcome (0 or EISCONN: connected;
+        otherwise the reason, in prise's words)."""
         deadline, timeout = None, self._timeout
+        code = _errno_since(mark)
         while True:
             if code == _EINTR and timeout is None:
-                poller = select.poll()
-                poller.register(self._fd, select.POLLOUT)
-                poller.poll()
+                self._wait(True, None, None)
             elif code in (_EINPROGRESS, _errno.EALREADY, _EINTR) and timeout:
                 if deadline is None:
                     deadline = _monotonic() + timeout
                 self._wait(True, deadline, timeout)
             else:
                 raise _os_error(code)
+            mark = _failures_read[0]
             if lib.prise_connect(self._fd, raw, len(raw)) == 0:
                 return
-            code = _last_errno()
+            code = _errno_since(mark)
             if code == _errno.EISCONN:
                 return
 
@@ -838,9 +863,10 @@ class Socket:
         timeout = self._timeout
         if timeout != 0.0:
             self._wait_for_line(limit, timeout)
+        mark = _failures_read[0]
         n = lib.prise_read_line(self._fd, *args)
         if n < 0:
-            n = self._again(lib.prise_read_line, args, False)
+            n = self._again(lib.prise_read_line, args, False, mark)
         return _received(data, n)
 
     def _wait_for_line(self, limit, timeout):
@@ -856,9 +882,10 @@ class Socket:
         watcher = None
         try:
             while True:
+                mark = _failures_read[0]
                 n = _recv(self._fd, peek, _length(limit), _PEEK_NOW)
                 if n < 0:
-                    if _last_errno() not in (_EAGAIN, _EINTR):
+                    if _errno_since(mark) not in (_EAGAIN, _EINTR):
                         return
                 elif whole_datagrams or n in (0, limit) or peek.find(b"\n", 0, n) >= 0:
                     return
@@ -886,9 +913,10 @@ class Socket:
             # The C helper would wait itself, retrying EINTR with the signal's handler
             # (which may raise) put off until a descriptor has been received.
             self._wait(False, None, None)
+        mark = _failures_read[0]
         fd = lib.prise_recv_fd(self._fd)
         if fd < 0:
-            fd = self._again(lib.prise_recv_fd, (), False)
+            fd = self._again(lib.prise_recv_fd, (), False, mark)
         return fd
 
     def peer_cred(self):

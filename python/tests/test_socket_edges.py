@@ -196,3 +196,67 @@ def test_a_returning_handler_lets_the_helper_go_on(call):
                 os.close(got)
     finally:
         os.close(sent)
+
+
+# ---- 5: a signal's handler whose own socket call fails ----
+
+@BOTH
+@pytest.mark.parametrize("call", ["recv", "recv_into", "recvfrom", "accept", "sendall"])
+def test_a_handler_failing_on_another_socket_leaves_the_blocked_call_alone(kind, call):
+    """The handler's BlockingIOError on another socket is the handler's: the blocked
+    call goes on (PEP 475) and gets its own result."""
+    other, other_peer = unix_pair(kind)
+    other.setblocking(False)
+    failures = []
+
+    def handler(*_):
+        try:
+            other.recv(1)
+        except BlockingIOError as error:
+            failures.append(error)
+
+    a, b = unix_pair(kind)
+    listener = kind()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    client = kind()
+    previous = signal.signal(signal.SIGALRM, handler)
+    try:
+        if call == "sendall":
+            payload = b"s" * (8 << 20)
+            drained = []
+
+            def drain():
+                got = 0
+                while got < len(payload):
+                    got += len(b.recv(1 << 20))
+                drained.append(got)
+
+            timer = later(0.5, drain)
+        elif call == "accept":
+            timer = later(0.5, client.connect, listener.getsockname())
+        else:
+            timer = later(0.5, b.sendall, b"z")
+        signal.setitimer(signal.ITIMER_REAL, 0.05, 0.05)
+        if call == "recv":
+            assert a.recv(1) == b"z"
+        elif call == "recv_into":
+            buffer = bytearray(1)
+            assert a.recv_into(buffer) == 1 and buffer == b"z"
+        elif call == "recvfrom":
+            assert a.recvfrom(1)[0] == b"z"
+        elif call == "accept":
+            conn, _ = listener.accept()
+            conn.close()
+        else:
+            a.sendall(payload)
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        timer.join(LIMIT)
+        if call == "sendall":
+            assert drained == [len(payload)]
+        assert failures  # the handler ran, and failed, during the call
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        for sock in (other, other_peer, a, b, listener, client):
+            sock.close()
