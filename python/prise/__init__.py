@@ -75,8 +75,8 @@ def getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
     """The 5-tuples of socket.getaddrinfo: (family, type, proto, canonname, sockaddr)."""
     host_b = check_host(host, allow_none=True)
     port_b = None if port is None else check_port(port)
-    hints = _lib.addrinfo(ai_flags=flags, ai_family=family, ai_socktype=type,
-                          ai_protocol=proto)
+    hints = _lib.addrinfo(ai_flags=_c_int(flags, "flags"), ai_family=_c_int(family, "family"),
+                          ai_socktype=_c_int(type, "type"), ai_protocol=_c_int(proto, "proto"))
     result = ctypes.POINTER(_lib.addrinfo)()
     code = lib.prise_getaddrinfo(host_b, port_b, ctypes.byref(hints), ctypes.byref(result))
     if code != 0:
@@ -140,7 +140,7 @@ def tcp_connect(host, port, timeout=None):
 def tcp_listen(host=None, port=0, backlog=128):
     """A listening TCP socket; host None: dual stack (IPv4 and IPv6 clients)."""
     return _adopt(_check(lib.prise_tcp_listen(check_host(host, allow_none=True),
-                                                     check_port(port), backlog)))
+                                              check_port(port), _c_int(backlog, "backlog"))))
 
 
 def udp_bind(host=None, port=0):
@@ -259,12 +259,12 @@ def _unix_path(path):
 
 def unix_listen(path, type=SOCK_STREAM):
     """A Unix-domain server socket ('@name' or '\\0name': abstract namespace)."""
-    return _adopt(_check(lib.prise_unix_listen(_unix_path(path), type)))
+    return _adopt(_check(lib.prise_unix_listen(_unix_path(path), _c_int(type, "type"))))
 
 
 def unix_connect(path, type=SOCK_STREAM):
     """A Unix-domain client socket (datagram clients are auto-bound for replies)."""
-    return _adopt(_check(lib.prise_unix_connect(_unix_path(path), type)))
+    return _adopt(_check(lib.prise_unix_connect(_unix_path(path), _c_int(type, "type"))))
 
 
 def gethostbyname(name):
@@ -280,6 +280,7 @@ def getnameinfo(address, flags=0):
     """(host, port) names of an (host, port[, flow, scope]) address."""
     if not isinstance(address, tuple) or len(address) < 2:
         raise TypeError("getnameinfo() argument 1 must be a tuple")
+    flags = _c_int(flags, "flags")
     raw = to_sockaddr(family_of(address), address, _resolve)
     host = ctypes.create_string_buffer(1025)
     serv = ctypes.create_string_buffer(32)
@@ -298,7 +299,7 @@ def _course_host(host):
 def bindedSocket(host, port, type=SOCK_STREAM):
     """Creates, sets SO_REUSEADDR, binds (IPv4); returns the descriptor (an int)."""
     port_b = None if port is None else check_port(port)
-    fd = lib.bindedSocket(_course_host(host), port_b, type, None)
+    fd = lib.bindedSocket(_course_host(host), port_b, _c_int(type, "type"), None)
     if fd < 0:
         raise _error()
     return fd
@@ -308,7 +309,7 @@ def creerSock(host, port, type=SOCK_STREAM):
     """Resolves host/port (IPv4) and makes an unbound socket; returns (fd, (host, port))."""
     port_b = None if port is None else check_port(port)
     fd = ctypes.c_int(-1)
-    address = lib.creerSock(_course_host(host), port_b, type, ctypes.byref(fd))
+    address = lib.creerSock(_course_host(host), port_b, _c_int(type, "type"), ctypes.byref(fd))
     if not address:
         raise _error()
     return fd.value, from_sockaddr(ctypes.string_at(address, 16))

@@ -260,3 +260,45 @@ def test_a_handler_failing_on_another_socket_leaves_the_blocked_call_alone(kind,
         signal.signal(signal.SIGALRM, previous)
         for sock in (other, other_peer, a, b, listener, client):
             sock.close()
+
+
+# ---- 8: the module's helpers take C ints as socket does ----
+
+def unique_abstract():
+    return "@prise-edges-%d-%d" % (os.getpid(), threading.get_ident())
+
+
+HELPER_INTS = [
+    ("getaddrinfo family", lambda v: prise.getaddrinfo("localhost", 80, v)),
+    ("getaddrinfo type", lambda v: prise.getaddrinfo("localhost", 80, 0, v)),
+    ("getaddrinfo proto", lambda v: prise.getaddrinfo("localhost", 80, 0, 0, v)),
+    ("getaddrinfo flags", lambda v: prise.getaddrinfo("localhost", 80, 0, 0, 0, v)),
+    ("getnameinfo flags", lambda v: prise.getnameinfo(("127.0.0.1", 80), v)),
+    ("tcp_listen backlog", lambda v: prise.tcp_listen("127.0.0.1", 0, v).close()),
+    ("unix_listen type", lambda v: prise.unix_listen(unique_abstract(), v).close()),
+    ("unix_connect type", lambda v: prise.unix_connect(unique_abstract(), v).close()),
+    ("bindedSocket type", lambda v: os.close(prise.bindedSocket("127.0.0.1", 0, v))),
+    ("creerSock type", lambda v: os.close(prise.creerSock("127.0.0.1", 0, v)[0])),
+]
+
+
+@pytest.mark.parametrize("value,exception", [
+    ((1 << 32) + socket.SOCK_DGRAM, OverflowError), (-(1 << 40), OverflowError),
+    ("x", TypeError), (1.5, TypeError), (None, TypeError)],
+    ids=["2**32+2", "-2**40", "str", "float", "None"])
+@pytest.mark.parametrize("name,call", HELPER_INTS, ids=[h[0] for h in HELPER_INTS])
+def test_helpers_refuse_what_is_no_c_int(name, call, value, exception):
+    """Never truncated to another value, never ctypes.ArgumentError."""
+    if name.startswith(("getaddrinfo", "getnameinfo")):  # socket's own, side by side
+        standard = getattr(socket, name.split()[0])
+        with pytest.raises(exception):
+            standard(*call_arguments(name, value))
+    with pytest.raises(exception):
+        call(value)
+
+
+def call_arguments(name, value):
+    position = {"family": 2, "type": 3, "proto": 4, "flags": 5}[name.split()[1]]
+    if name.startswith("getnameinfo"):
+        return (("127.0.0.1", 80), value)
+    return ("localhost", 80) + (0,) * (position - 2) + (value,)
