@@ -49,10 +49,16 @@ CMSG_LEN, CMSG_SPACE = _socket.CMSG_LEN, _socket.CMSG_SPACE
 
 # One default timeout and one set of exceptions for socket and prise sockets alike.
 getdefaulttimeout, setdefaulttimeout = _socket.getdefaulttimeout, _socket.setdefaulttimeout
-error, timeout, herror, gaierror = OSError, TimeoutError, _socket.herror, _socket.gaierror
+# socket.timeout is TimeoutError from Python 3.10 on, a class of its own before.
+error, timeout, herror, gaierror = OSError, _socket.timeout, _socket.herror, _socket.gaierror
 has_ipv6 = _socket.has_ipv6
-# These take a socket object and call its sendmsg/recvmsg: prise sockets as they are.
-send_fds, recv_fds = _socket.send_fds, _socket.recv_fds
+# These take a socket object and call its sendmsg/recvmsg: prise sockets as they are
+# (Python 3.9 and later have them).
+if hasattr(_socket, "send_fds"):
+    send_fds, recv_fds = _socket.send_fds, _socket.recv_fds
+else:
+    __all__.remove("send_fds")
+    __all__.remove("recv_fds")
 
 LIBRARY = lib._name
 

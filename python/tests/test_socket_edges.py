@@ -7,7 +7,9 @@ socket.socket where socket has the same call."""
 import errno
 import os
 import signal
+import subprocess
 import socket
+import sys
 import threading
 
 import pytest
@@ -302,3 +304,55 @@ def call_arguments(name, value):
     if name.startswith("getnameinfo"):
         return (("127.0.0.1", 80), value)
     return ("localhost", 80) + (0,) * (position - 2) + (value,)
+
+
+# ---- 6: the oldest Pythons pyproject admits ----
+
+OLDER_PYTHON = """
+import socket, sys, prise
+a, b = prise.socketpair()
+a.settimeout(0.05)
+try:
+    a.recv(1)
+except socket.timeout:  # not TimeoutError before 3.10
+    pass
+reader = a.makefile("rb", buffering=0)
+try:
+    reader.read(1)
+except socket.timeout:  # SocketIO catches socket.timeout and remembers it
+    pass
+try:
+    reader.read(1)
+except OSError as error:
+    assert "timed out" in str(error), error
+assert prise.timeout is socket.timeout
+assert hasattr(prise, "send_fds") == hasattr(socket, "send_fds")
+reader.close(); a.close(); b.close()
+print("ok", sys.version_info[:2])
+"""
+
+
+def older_pythons():
+    """Interpreters of the versions pyproject admits that are older than this one:
+    Debian's python3.X, or pyenv's."""
+    import glob
+    import shutil
+    found = []
+    for minor in range(8, sys.version_info[1]):
+        version = "3.%d" % minor
+        candidates = sorted(glob.glob(os.path.expanduser(
+            "~/.pyenv/versions/%s.*/bin/python%s" % (version, version))))
+        candidates.append(shutil.which("python" + version))
+        # pyenv's shims answer for every version, running none that is not selected.
+        found += [path for path in candidates if path and "/shims/" not in path][:1]
+    return found
+
+
+@pytest.mark.skipif(not older_pythons(), reason="no Python older than this one installed")
+def test_older_pythons_import_prise_and_raise_socket_timeout():
+    from conftest import REPO
+    env = dict(os.environ, PYTHONPATH=os.path.join(REPO, "python"))
+    for python in older_pythons():
+        done = subprocess.run([python, "-c", OLDER_PYTHON], env=env, capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode == 0 and done.stdout.startswith("ok"), (python, done.stderr)

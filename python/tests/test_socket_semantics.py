@@ -89,13 +89,13 @@ def test_recv_and_accept_time_out(kind):
     with client, conn, kind() as listener:
         client.settimeout(0.2)
         start = time.monotonic()
-        with pytest.raises(TimeoutError):
+        with pytest.raises(socket.timeout):
             client.recv(1)
         assert time.monotonic() - start < LIMIT
         listener.bind(("127.0.0.1", 0))
         listener.listen()
         listener.settimeout(0.2)
-        with pytest.raises(TimeoutError):
+        with pytest.raises(socket.timeout):
             listener.accept()
 
 
@@ -120,7 +120,7 @@ def test_sendall_timeout_is_one_deadline_for_the_whole_call(kind):
     try:
         client.settimeout(0.5)
         start = time.monotonic()
-        with pytest.raises(TimeoutError):
+        with pytest.raises(socket.timeout):
             client.sendall(b"y" * (64 << 20))
         assert time.monotonic() - start < LIMIT
     finally:
@@ -155,7 +155,7 @@ def test_connect_with_timeout_and_connect_ex(kind):
         with kind() as sock:
             sock.settimeout(0.3)
             start = time.monotonic()
-            with pytest.raises(TimeoutError):
+            with pytest.raises(socket.timeout):
                 sock.connect(listener.getsockname())
             assert time.monotonic() - start < LIMIT
         with kind() as sock:
@@ -716,7 +716,7 @@ def test_prise_extras_on_socket():
         assert b.read_line() == b"first line\n"
         assert b.recv(6) == b"second"  # read_line left the rest in the socket
         b.settimeout(0.2)
-        with pytest.raises(TimeoutError):
+        with pytest.raises(socket.timeout):
             b.read_line()
 
 
@@ -743,7 +743,7 @@ def test_every_public_name_of_socket_socket():
         assert getattr(prise, name) is getattr(socket, name), name  # the same objects
     for name in ("create_connection", "create_server", "socketpair", "fromfd",
                  "has_dualstack_ipv6", "send_fds", "recv_fds"):
-        assert callable(getattr(prise, name)), name
+        assert callable(getattr(prise, name, None)) or not hasattr(socket, name), name
 
 
 @BOTH
