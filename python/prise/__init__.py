@@ -28,7 +28,8 @@ from ._sockets import Socket, _c_int, _readable, _resolve, _with_prise
 __all__ = [
     "Socket", "create_connection", "create_server", "socketpair", "fromfd",
     "has_dualstack_ipv6", "send_fds", "recv_fds", "getdefaulttimeout",
-    "setdefaulttimeout", "has_ipv6", "error", "timeout", "herror", "gaierror",
+    "setdefaulttimeout", "has_ipv6", "gethostname", "getfqdn", "error", "timeout", "herror",
+    "gaierror",
     "tcp_connect", "tcp_listen", "udp_bind", "udp_connect", "unix_listen",
     "unix_connect", "listen_fds", "listen_fd_named", "serve_events", "Connection",
     "getaddrinfo", "gethostbyname", "getnameinfo", "last_error", "parse_address",
@@ -52,6 +53,8 @@ getdefaulttimeout, setdefaulttimeout = _socket.getdefaulttimeout, _socket.setdef
 # socket.timeout is TimeoutError from Python 3.10 on, a class of its own before.
 error, timeout, herror, gaierror = OSError, _socket.timeout, _socket.herror, _socket.gaierror
 has_ipv6 = _socket.has_ipv6
+# socket's own: they make no socket.
+gethostname, getfqdn = _socket.gethostname, _socket.getfqdn
 # These take a socket object and call its sendmsg/recvmsg: prise sockets as they are
 # (Python 3.9 and later have them).
 if hasattr(_socket, "send_fds"):

@@ -185,6 +185,11 @@ _numeric_sockaddr = functools.lru_cache(maxsize=256)(_parsed_or_none)
 def _ip_sockaddr(family, host, port, scope_id, resolve):
     """The sockaddr of a numeric host (prise_addr_parse), else of the address `resolve`
     finds for a name (socket.gaierror when none)."""
+    if "[" in host or "]" in host:
+        # prise's text and resolver take "[::1]"; socket's hosts are bare, as its
+        # resolver's are.
+        raise socket.gaierror(socket.EAI_NONAME, "host %r: no brackets around an address "
+                              "(write ::1, not [::1])" % host)
     for attempt in range(2):
         if family == AF_INET:
             text = "%s:%d" % (host, port)
@@ -222,12 +227,18 @@ def to_sockaddr(family, address, resolve, caller="bind"):
         raise TypeError("%s address must be a %s" % (
             name, "pair (host, port)" if family == AF_INET
             else "tuple (host, port[, flowinfo[, scopeid]])"))
-    host = _host_text(address[0])
     port = _port(address[1], caller)
+    host = address[0]
+    if isinstance(host, (bytes, bytearray)) and not bytes(host).isascii():
+        # No numeric address: socket hands such a name to the resolver as it is.
+        host = resolve(bytes(host), port, family)[0]
+    host = _host_text(host)
     if family == AF_INET:
         host = {"": "0.0.0.0", "<broadcast>": "255.255.255.255"}.get(host, host)
         return _ip_sockaddr(family, host, port, 0, resolve)
     # socket reads both as C unsigned ints, wrapping (its format "I"), then bounds flowinfo.
+    if host == "<broadcast>":  # IPv4's word: socket refuses it here in these words
+        raise OSError("address family mismatched")
     flowinfo = operator.index(address[2]) & _UINT_MAX if len(address) > 2 else 0
     scope_id = operator.index(address[3]) & _UINT_MAX if len(address) > 3 else 0
     if flowinfo > _FLOWINFO_MAX:

@@ -208,7 +208,12 @@ SIGNATURES = {
 }
 
 for _name, (_restype, _argtypes) in SIGNATURES.items():
-    _function = getattr(lib, _name)
+    try:
+        _function = getattr(lib, _name)
+    except AttributeError:
+        raise ImportError("prise: %s has no %s: it is not prise's C library, or an older "
+                          "one (PRISE_LIBRARY chooses which is loaded)"
+                          % (lib._name, _name)) from None
     _function.restype = _restype
     _function.argtypes = _argtypes
 

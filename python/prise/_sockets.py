@@ -387,6 +387,7 @@ class Socket:
                 raise ValueError("Timeout value out of range")
             if value > _TIMEOUT_MAX:
                 raise OverflowError("timeout doesn't fit into C timeval")
+            value += 0.0  # -0.0 is 0.0, as socket keeps it
         os.set_blocking(self._fd, value is None)
         self._timeout = value
 
@@ -637,17 +638,17 @@ class Socket:
 
     def _recvmsg(self, pieces, ancbufsize, flags, caller):
         ancbufsize = _index(ancbufsize)
-        if ancbufsize < 0:
-            raise ValueError("negative buffer size in %s()" % caller)
+        if not 0 <= ancbufsize <= _INT_MAX:
+            raise ValueError("invalid ancillary data buffer length")
         iov = (_lib.iovec * max(1, len(pieces)))()
         for slot, (pointer, size) in zip(iov, pieces):
             slot.iov_base = _address(pointer) if size else None
             slot.iov_len = size
-        control = (_c_char * ancbufsize)()
+        control = bytes(ancbufsize)  # received into in place (see _received), untouched until then
         name = (_c_char * _SOCKADDR_MAX)()
         message = _lib.msghdr(msg_name=ctypes.addressof(name), msg_namelen=_SOCKADDR_MAX,
                               msg_iov=iov, msg_iovlen=len(pieces),
-                              msg_control=ctypes.addressof(control) if ancbufsize else None,
+                              msg_control=_address(control) if ancbufsize else None,
                               msg_controllen=ancbufsize)
         args = (_byref(message), _flags(flags))
         mark = _failures_read[0]
@@ -812,13 +813,12 @@ class Socket:
         if value is None:
             if optlen is None:
                 raise TypeError("setsockopt() takes an optlen with a None value")
-            pointer, size = None, _c_int(optlen, "optlen")
-            if size < 0:
-                raise OverflowError("optlen must not be negative")
+            # socket reads optlen as an unsigned int, wrapping; the kernel judges it.
+            pointer, size = None, _index(optlen) & 0xFFFFFFFF
         elif optlen is not None:
             raise TypeError("setsockopt() takes an optlen only with a None value")
-        elif isinstance(value, int):
-            pointer = self._int_option(value)
+        elif isinstance(value, int) or hasattr(type(value), "__index__"):
+            pointer = self._int_option(_index(value))
             size = len(pointer)
         else:
             pointer, size = _readable(value)

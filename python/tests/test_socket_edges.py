@@ -356,3 +356,62 @@ def test_older_pythons_import_prise_and_raise_socket_timeout():
         done = subprocess.run([python, "-c", OLDER_PYTHON], env=env, capture_output=True,
                               text=True, timeout=60)
         assert done.returncode == 0 and done.stdout.startswith("ok"), (python, done.stderr)
+
+
+# ---- 9: smaller differences ----
+
+class Index:
+    def __index__(self):
+        return 1
+
+
+SMALL = [
+    ("bind undecodable bytes host", socket.AF_INET,
+     lambda s: s.bind((b"\xff\xfe", 0)), socket.gaierror),
+    ("bind bracketed IPv6", socket.AF_INET6, lambda s: s.bind(("[::1]", 0)), socket.gaierror),
+    ("bind bracketed IPv4", socket.AF_INET, lambda s: s.bind(("[127.0.0.1]", 0)), socket.gaierror),
+    ("bind unknown interface", socket.AF_INET6,
+     lambda s: s.bind(("fe80::1%prise-no-such-if", 0)), socket.gaierror),
+    ("bind IPv6 <broadcast>", socket.AF_INET6, lambda s: s.bind(("<broadcast>", 0)), OSError),
+    ("setsockopt None optlen -1", socket.AF_INET,
+     lambda s: s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, None, -1), OSError),
+    ("recvmsg ancbufsize 2**40", socket.AF_INET, lambda s: s.recvmsg(10, 1 << 40), ValueError),
+    ("recvmsg ancbufsize -1", socket.AF_INET, lambda s: s.recvmsg(10, -1), ValueError),
+]
+
+
+@BOTH
+@pytest.mark.parametrize("name,family,call,exception", SMALL, ids=[c[0] for c in SMALL])
+def test_small_differences(kind, name, family, call, exception):
+    with kind(family, socket.SOCK_DGRAM) as sock:
+        with pytest.raises(exception) as raised:
+            call(sock)
+    # exactly socket's class (gaierror, not a plain OSError), with an errno where it has one
+    assert type(raised.value) is exception or raised.value.errno is not None, raised.value
+    if name == "bind IPv6 <broadcast>":
+        assert type(raised.value) is OSError and "family" in str(raised.value)
+
+
+@BOTH
+def test_setsockopt_takes_an_index_and_settimeout_a_negative_zero(kind):
+    with kind() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, Index())
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR) == 1
+        sock.settimeout(-0.0)
+        assert str(sock.gettimeout()) == "0.0"
+
+
+def test_a_library_that_is_not_prise_is_an_import_error_naming_what_it_lacks(tmp_path):
+    import ctypes.util
+    from conftest import REPO
+    other = ctypes.util.find_library("m")
+    env = dict(os.environ, PYTHONPATH=os.path.join(REPO, "python"), PRISE_LIBRARY=other)
+    done = subprocess.run([sys.executable, "-c", "import prise"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert "ImportError" in done.stderr and "prise_last_error" in done.stderr, done.stderr
+    assert other in done.stderr
+
+
+def test_host_name_functions_are_socket_s():
+    assert prise.gethostname() == socket.gethostname()
+    assert prise.getfqdn is socket.getfqdn
