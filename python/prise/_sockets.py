@@ -909,8 +909,8 @@ class Socket:
     def recv_fd(self):
         """Receives a descriptor sent with send_fd; returns it (close-on-exec, owned by
         the caller)."""
-        if self._timeout is None:
-            # The C helper would wait itself, retrying EINTR with the signal's handler
+        if self._timeout is None and self._family == _std.AF_UNIX:
+            # (Other families it refuses at once.) The C helper would wait itself, retrying EINTR with the signal's handler
             # (which may raise) put off until a descriptor has been received.
             self._wait(False, None, None)
         mark = _failures_read[0]

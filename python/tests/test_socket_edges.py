@@ -178,6 +178,15 @@ def test_a_raising_handler_interrupts_recv_fd_and_no_descriptor_leaks():
         os.close(sent)
 
 
+def test_recv_fd_on_a_blocking_tcp_socket_is_refused_at_once():
+    with prise.tcp_listen("127.0.0.1", 0) as listener:
+        with prise.create_connection(listener.getsockname()) as client:
+            with pytest.raises(OSError) as raised:
+                with raising_alarm(raising=True):  # a wait would be interrupted instead
+                    client.recv_fd()
+    assert raised.value.errno == errno.EINVAL
+
+
 @pytest.mark.parametrize("call", ["read_line", "recv_fd"])
 def test_a_returning_handler_lets_the_helper_go_on(call):
     a, b = prise.socketpair()
