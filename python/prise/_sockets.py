@@ -902,7 +902,11 @@ class Socket:
     def send_fd(self, fd):
         """Sends a descriptor (an int or an object with fileno()) over a Unix stream
         socket (SCM_RIGHTS); the receiver gets its own copy."""
-        fd = fd if isinstance(fd, int) else fd.fileno()
+        if not isinstance(fd, int):
+            if not hasattr(fd, "fileno"):
+                raise TypeError("send_fd takes a descriptor (int) or an object with fileno(), "
+                                "not %s" % type(fd).__name__)
+            fd = fd.fileno()
         if lib.prise_send_fd(self._fd, _c_int(fd, "fd")) < 0:
             raise _os_error()
 

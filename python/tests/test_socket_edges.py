@@ -178,6 +178,14 @@ def test_a_raising_handler_interrupts_recv_fd_and_no_descriptor_leaks():
         os.close(sent)
 
 
+@pytest.mark.parametrize("value,exception", [("3", TypeError), (None, TypeError),
+                                             (1.5, TypeError), (1 << 40, OverflowError)])
+def test_send_fd_refuses_what_is_no_descriptor(value, exception):
+    a, b = prise.socketpair()
+    with a, b, pytest.raises(exception):
+        a.send_fd(value)
+
+
 def test_recv_fd_on_a_blocking_tcp_socket_is_refused_at_once():
     with prise.tcp_listen("127.0.0.1", 0) as listener:
         with prise.create_connection(listener.getsockname()) as client:
