@@ -831,6 +831,8 @@ static void activation(char *self)
         {"malformed", "LISTEN_FDS=abc", "LISTEN_PID=self", NULL},
         {"names", "LISTEN_FDS=1", "LISTEN_FDNAMES=a:b", "LISTEN_PID=self"},
         {"closed", "LISTEN_FDS=2", "LISTEN_PID=self", NULL},
+        /* A count far beyond the open descriptors: EBADF, no allocation that aborts. */
+        {"huge", "LISTEN_FDS=2147483644", "LISTEN_PID=self", NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         child = fork();
