@@ -81,15 +81,17 @@ typedef int (*prise_handler)(int conn_fd, void *ctx);
 /**
  * Called with the bytes a client sent: data (len bytes, len > 0) is the input not used
  * yet, the bytes left by the previous call first. Returns how many bytes it used (0 to
- * len; those not used come back, with more, at the next call), or -1 to close the
- * connection at once, dropping the output queued for it.
+ * len), or -1 to close the connection at once, dropping the output queued for it.
+ * While it uses some and bytes remain, it is called again at once with the rest (so
+ * it may parse one message a call); the bytes it leaves unused (returning 0) come
+ * back, with more, when more arrive.
  */
 typedef ssize_t (*prise_on_data)(struct prise_conn *conn, const char *data, size_t len, void *ctx);
 
 /**
  * Called once per connection, last: reason is 0 when it ended in an orderly way (the
  * client closed, or the callbacks did), else an errno: ETIMEDOUT (idle for too long),
- * EMSGSIZE (input_limit reached with none used), ECANCELED (the server stopped),
+ * EMSGSIZE (more than input_limit bytes with none used), ECANCELED (the server stopped),
  * ECONNRESET, EPIPE, … from the socket. conn is valid until it returns.
  */
 typedef void (*prise_on_close)(struct prise_conn *conn, int reason, void *ctx);
@@ -120,8 +122,9 @@ typedef struct prise_events_options {
    */
   int max_connections;
   /**
-   * The most bytes kept for a client while on_data uses none of them: a message
-   * longer than this closes the client (EMSGSIZE). 0: 64 KiB.
+   * The most bytes kept for a client while on_data uses none of them (prise reads no
+   * more than fits): a message of this many bytes is kept, a longer one closes the
+   * client (EMSGSIZE). 0: 64 KiB.
    */
   size_t input_limit;
   /**

@@ -530,24 +530,22 @@ impl Server {
         conn.pending_output() >= self.options.output_limit
     }
 
-    /// Reads once (level-triggered epoll calls again while bytes remain) and hands the
-    /// bytes, after those on_data left unused, to on_data.
+    /// Reads once (level-triggered epoll calls again while bytes remain), at most what
+    /// fits under input_limit beside the input kept, and hands the bytes, after those
+    /// on_data left unused, to on_data: again while it uses some and bytes remain, so
+    /// that an on_data taking one message a call answers pipelined messages that came
+    /// in one read without waiting for more bytes.
     fn read(&self, conn: &Connection, buffer: &mut [u8]) {
         let mut input = conn.input.take();
-        let room = if input.is_empty() {
-            buffer.len()
-        } else {
-            buffer
-                .len()
-                .min(self.options.input_limit.saturating_sub(input.len()))
-        };
-        if room == 0 {
-            conn.input.set(input);
-            conn.fail(Errno::EMSGSIZE);
-            return;
-        }
+        let room = buffer
+            .len()
+            .min(self.options.input_limit.saturating_sub(input.len()));
+        // With input_limit bytes kept and none used, more bytes are a message over the
+        // limit (EMSGSIZE; read and dropped, so that the client gets an end of file
+        // rather than a reset), the end of file an orderly close.
+        let wanted = if room == 0 { buffer.len() } else { room };
         let received = loop {
-            match socket::recv(conn.fd.as_raw_fd(), &mut buffer[..room], 0) {
+            match socket::recv(conn.fd.as_raw_fd(), &mut buffer[..wanted], 0) {
                 Err(e) if e.errno() == Errno::EINTR => continue,
                 other => break other,
             }
@@ -557,6 +555,11 @@ impl Server {
                 // The client's end of file: what it has not read yet still goes out.
                 conn.input.set(input);
                 conn.state.set(State::Closing(0));
+                return;
+            }
+            Ok(_) if room == 0 => {
+                conn.input.set(input);
+                conn.fail(Errno::EMSGSIZE); // a message longer than the input limit
                 return;
             }
             Ok(n) => n,
@@ -578,24 +581,9 @@ impl Server {
             input.extend_from_slice(&buffer[..received]);
         }
         let data: &[u8] = if fresh { &buffer[..received] } else { &input };
-        let conn_ptr = conn as *const Connection as *mut Connection;
-        let used = (self.callbacks.on_data)(
-            conn_ptr,
-            data.as_ptr().cast(),
-            data.len(),
-            self.callbacks.ctx,
-        );
-        let Ok(used) = usize::try_from(used) else {
-            // on_data asked to close now: queued output is dropped.
-            conn.state.set(State::Done(0));
-            *conn.output.borrow_mut() = Vec::new();
-            conn.sent.set(0);
+        let Some(used) = self.offer(conn, data) else {
             return;
         };
-        if used > data.len() {
-            conn.fail(Errno::EINVAL); // on_data claimed bytes it was not given
-            return;
-        }
         let kept = if used == data.len() {
             Vec::new()
         } else if fresh {
@@ -604,10 +592,40 @@ impl Server {
             input.drain(..used);
             input
         };
-        if kept.len() >= self.options.input_limit && conn.state.get() == State::Open {
-            conn.fail(Errno::EMSGSIZE); // a message longer than the input limit
-        }
         conn.input.set(kept);
+    }
+
+    /// Gives `data` to on_data, again with the rest while it uses some, bytes remain
+    /// and the connection is open: how many bytes it used in all, or None once it
+    /// asked to close or claimed bytes it was not given.
+    fn offer(&self, conn: &Connection, data: &[u8]) -> Option<usize> {
+        let conn_ptr = conn as *const Connection as *mut Connection;
+        let mut offered = 0;
+        while offered < data.len() && conn.state.get() == State::Open {
+            let rest = &data[offered..];
+            let used = (self.callbacks.on_data)(
+                conn_ptr,
+                rest.as_ptr().cast(),
+                rest.len(),
+                self.callbacks.ctx,
+            );
+            let Ok(used) = usize::try_from(used) else {
+                // on_data asked to close now: queued output is dropped.
+                conn.state.set(State::Done(0));
+                *conn.output.borrow_mut() = Vec::new();
+                conn.sent.set(0);
+                return None;
+            };
+            if used > rest.len() {
+                conn.fail(Errno::EINVAL); // on_data claimed bytes it was not given
+                return None;
+            }
+            if used == 0 {
+                break;
+            }
+            offered += used;
+        }
+        Some(offered)
     }
 
     /// Works through the queued connections: closes those that are done, updates what

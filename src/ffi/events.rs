@@ -14,8 +14,10 @@ use crate::events::{self, Connection};
 
 /// Called with the bytes a client sent: data (len bytes, len > 0) is the input not used
 /// yet, the bytes left by the previous call first. Returns how many bytes it used (0 to
-/// len; those not used come back, with more, at the next call), or -1 to close the
-/// connection at once, dropping the output queued for it.
+/// len), or -1 to close the connection at once, dropping the output queued for it.
+/// While it uses some and bytes remain, it is called again at once with the rest (so
+/// it may parse one message a call); the bytes it leaves unused (returning 0) come
+/// back, with more, when more arrive.
 pub type PriseOnData = Option<
     extern "C" fn(
         conn: *mut Connection,
@@ -27,7 +29,7 @@ pub type PriseOnData = Option<
 
 /// Called once per connection, last: reason is 0 when it ended in an orderly way (the
 /// client closed, or the callbacks did), else an errno: ETIMEDOUT (idle for too long),
-/// EMSGSIZE (input_limit reached with none used), ECANCELED (the server stopped),
+/// EMSGSIZE (more than input_limit bytes with none used), ECANCELED (the server stopped),
 /// ECONNRESET, EPIPE, … from the socket. conn is valid until it returns.
 pub type PriseOnClose =
     Option<extern "C" fn(conn: *mut Connection, reason: c_int, ctx: *mut c_void)>;
@@ -48,8 +50,9 @@ pub struct PriseEventsOptions {
     /// The most clients served at once; more wait in listen_fd's backlog until one
     /// leaves. 0: as many as descriptors allow (raise RLIMIT_NOFILE for thousands).
     pub max_connections: c_int,
-    /// The most bytes kept for a client while on_data uses none of them: a message
-    /// longer than this closes the client (EMSGSIZE). 0: 64 KiB.
+    /// The most bytes kept for a client while on_data uses none of them (prise reads no
+    /// more than fits): a message of this many bytes is kept, a longer one closes the
+    /// client (EMSGSIZE). 0: 64 KiB.
     pub input_limit: size_t,
     /// Backpressure: while more than this many bytes sent with prise_conn_send wait for
     /// the client to read them, prise stops reading from it (on_data is not called). 0:

@@ -281,7 +281,7 @@ static void socket_options(void)
 
 /* ---- prise_serve_events ---- */
 
-enum mode { ECHO, LINES, FLOOD, GREET, REFUSE, GREEDY, ABORT, OTHER_THREAD, COUNTER };
+enum mode { ECHO, LINES, ONE_LINE, FLOOD, GREET, REFUSE, GREEDY, ABORT, OTHER_THREAD, COUNTER };
 
 struct server {
     int listen_fd;
@@ -372,6 +372,15 @@ static ssize_t on_data(struct prise_conn *conn, const char *data, size_t len, vo
             used += line + 1;
         }
         return (ssize_t)used;
+    }
+    case ONE_LINE: { /* one line a call, as a request-reply protocol parses */
+        const char *newline = memchr(data, '\n', len);
+        if (newline == NULL)
+            return 0;
+        char reply[32];
+        int n = snprintf(reply, sizeof reply, "%zu\n", (size_t)(newline - data));
+        prise_conn_send(conn, reply, (size_t)n);
+        return newline - data + 1;
     }
     case FLOOD:
         if (data[0] == 'F')
@@ -518,6 +527,31 @@ static void events_partial_input(void)
     CHECK(wait_for(&small.reasons[EMSGSIZE], 1));
     prise_close(fd);
     CHECK(stop(&small) == 0);
+
+    /* on_data that uses one line a call: pipelined lines are all answered, though no
+     * more bytes come (64 of them in one write, four times input_limit); a partial
+     * line of exactly input_limit bytes is kept, one byte more closes. */
+    struct server one = {.options = {.input_limit = 16}};
+    start(&one, ONE_LINE);
+    fd = client(one.port);
+    char lines[64], expected[64];
+    for (int i = 0; i < 16; i++)
+        memcpy(lines + 4 * i, "abc\n", 4);
+    for (int i = 0; i < 16; i++)
+        memcpy(expected + 2 * i, "3\n", 2);
+    expected[32] = 0;
+    CHECK(prise_write_all(fd, lines, 64) == 64 && reads_exactly(fd, expected));
+    CHECK(prise_write_all(fd, "0123456789abcdef", 16) == 16);
+    CHECK(!readable(fd, 200) && load(&one.closed) == 0);
+    CHECK(prise_write_all(fd, "g", 1) == 1 && at_end(fd));
+    CHECK(wait_for(&one.reasons[EMSGSIZE], 1));
+    prise_close(fd);
+    /* Exactly input_limit bytes, then the client's end: an orderly close. */
+    fd = client(one.port);
+    CHECK(prise_write_all(fd, "0123456789abcdef", 16) == 16 && shutdown(fd, SHUT_WR) == 0);
+    CHECK(at_end(fd) && wait_for(&one.reasons[0], 1));
+    prise_close(fd);
+    CHECK(stop(&one) == 0);
 }
 
 static void events_backpressure(void)
