@@ -337,6 +337,8 @@ struct Server {
     count: usize,
     next_idle_check: Option<Instant>,
     next_listener_check: Instant,
+    /// Out of descriptors or memory, accepting waits until then.
+    accept_paused_until: Option<Instant>,
 }
 
 impl Server {
@@ -375,6 +377,7 @@ impl Server {
             count: 0,
             next_idle_check: None,
             next_listener_check: Instant::now() + LISTENER_CHECK,
+            accept_paused_until: None,
         })
     }
 
@@ -447,7 +450,14 @@ impl Server {
             match socket::accept(self.listen_fd, libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC) {
                 Ok((fd, _)) => self.open(fd),
                 Err(error) => match serve::after_accept_error(error)? {
+                    // Level-triggered: a client still waiting wakes the loop again.
                     AcceptOutcome::Retry => break,
+                    AcceptOutcome::Pause => {
+                        // Sleeping here would stall every client: the listening socket
+                        // is left unwatched for the pause instead (update_accepting).
+                        self.accept_paused_until = Some(Instant::now() + serve::ACCEPT_PAUSE);
+                        break;
+                    }
                     AcceptOutcome::Stop => return Ok(false),
                 },
             }
@@ -461,10 +471,17 @@ impl Server {
             .is_some_and(|max| self.count >= max)
     }
 
-    /// Watches the listening socket only while there is room for another client (a
-    /// shut-down listener is still reported: EPOLLHUP needs no interest).
+    /// Watches the listening socket only while there is room for another client and
+    /// accepting is not paused (a shut-down listener is still reported: EPOLLHUP needs
+    /// no interest).
     fn update_accepting(&mut self) -> Result<()> {
-        let wanted = !self.at_capacity();
+        if self
+            .accept_paused_until
+            .is_some_and(|until| Instant::now() >= until)
+        {
+            self.accept_paused_until = None;
+        }
+        let wanted = !self.at_capacity() && self.accept_paused_until.is_none();
         if wanted != self.accepting {
             let events = if wanted { libc::EPOLLIN as u32 } else { 0 };
             self.watch(self.listen_fd, libc::EPOLL_CTL_MOD, events, LISTENER)?;
@@ -701,11 +718,14 @@ impl Server {
             .filter_map(|conn| unsafe { conn.as_ref() })
     }
 
-    /// How long epoll may wait: until the next idle check while there are clients, and
-    /// the next look at the listening socket.
+    /// How long epoll may wait: until the next idle check while there are clients, the
+    /// end of a pause in accepting, and the next look at the listening socket.
     fn wait_millis(&mut self) -> c_int {
         let now = Instant::now();
         let mut next = self.next_listener_check;
+        if let Some(until) = self.accept_paused_until {
+            next = next.min(until);
+        }
         if let Some(timeout) = self.options.idle_timeout {
             if self.count == 0 {
                 self.next_idle_check = None;
