@@ -24,8 +24,10 @@ use crate::{activation, fdpass, inet, line, options, serve, socket, unix};
 /// host, service: must not be NULL; service is a port number or a name ("http").
 /// Returns the connected descriptor (blocking, close-on-exec), or -1 with errno: that
 /// of the attempt that failed last (ECONNREFUSED, ETIMEDOUT, ENETUNREACH, …), or
-/// ENOENT/EINVAL when the name or port cannot be resolved; when several addresses were
-/// tried, prise_last_error() names each one with its own reason.
+/// ENOENT/EINVAL when the name or port cannot be resolved; EINTR when a signal with a
+/// handler came while waiting (as connect(2); SA_RESTART does not restart it): call
+/// again to go on; when several addresses were tried, prise_last_error() names each
+/// one with its own reason.
 /// Ownership: the caller owns the descriptor.
 #[no_mangle]
 pub extern "C" fn prise_tcp_connect(host: *const c_char, service: *const c_char) -> c_int {

@@ -134,6 +134,28 @@ static int peer_is_ipv4(int fd)
     return prise_getpeername(fd, (struct sockaddr *)&ss, &len) == 0 && ss.ss_family == AF_INET;
 }
 
+static int signals_noted;
+
+static void note_signal(int signo)
+{
+    (void)signo;
+    __atomic_fetch_add(&signals_noted, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Sends SIGUSR1 to a thread after a delay. */
+struct interrupt_at {
+    pthread_t thread;
+    int millis;
+};
+
+static void *interrupt_later(void *arg)
+{
+    struct interrupt_at *at = arg;
+    usleep((useconds_t)at->millis * 1000);
+    pthread_kill(at->thread, SIGUSR1);
+    return NULL;
+}
+
 static void happy_eyeballs(void)
 {
     struct race_ground g;
@@ -171,6 +193,20 @@ static void happy_eyeballs(void)
     int conn;
     while ((conn = prise_accept(g.v4, NULL, NULL)) >= 0)
         prise_close(conn);
+
+    /* A signal caught by a handler (no SA_RESTART) ends the wait: EINTR, as connect(2),
+     * instead of waiting for the silent address until its timeout. */
+    struct sigaction caught = {.sa_handler = note_signal}, saved;
+    sigaction(SIGUSR1, &caught, &saved);
+    pthread_t interrupter;
+    struct interrupt_at at = {pthread_self(), 200};
+    CHECK(pthread_create(&interrupter, NULL, interrupt_later, &at) == 0);
+    struct prise_connect_options slow = {.timeout_ms = 5000};
+    start = now();
+    CHECK_FAILS(prise_tcp_connect_opts("::1", g.port, &slow), -1, EINTR);
+    CHECK(now() - start < 4.0 && __atomic_load_n(&signals_noted, __ATOMIC_SEQ_CST) == 1);
+    pthread_join(interrupter, NULL);
+    sigaction(SIGUSR1, &saved, NULL);
 
     /* Every address failing: each one named with its own reason, errno of the last. */
     prise_close(g.v4);
