@@ -604,9 +604,10 @@ int prise_set_nodelay(int fd, int on);
  * hours; e.g. (60, 10, 6) notices a dead peer within two minutes.
  *
  * idle: 1 to 32767 seconds turns keepalive on; 0 turns it off (interval and count are
- * then ignored). interval: 1 to 32767 seconds, 0 keeps the system's (75). count: 1 to
- * 127, 0 keeps the system's (9). Returns 0, or -1 with errno (EINVAL for a value out of
- * range; EOPNOTSUPP or ENOPROTOOPT when fd is not TCP, nothing then changed; EBADF).
+ * then ignored). interval: 1 to 32767 seconds, 0 leaves the socket's value unchanged
+ * (the system's, 75, on a socket never given one). count: 1 to 127, 0 likewise (9).
+ * Returns 0, or -1 with errno (EINVAL for a value out of range; EOPNOTSUPP when fd is
+ * not a TCP socket, whatever the arguments, nothing then changed; EBADF, ENOTSOCK).
  */
 int prise_set_keepalive(int fd, int idle, int interval, int count);
 

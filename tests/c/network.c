@@ -284,6 +284,13 @@ static void socket_options(void)
     CHECK(strstr(prise_last_error(), "TCP_NODELAY") != NULL);
     CHECK(prise_set_keepalive(pair[0], 10, 1, 1) == -1);
     CHECK(int_option(pair[0], SOL_SOCKET, SO_KEEPALIVE) == 0);
+    /* Turning it off is refused too: keepalive is TCP's, whatever the arguments. */
+    CHECK_FAILS(prise_set_keepalive(pair[0], 0, 0, 0), -1, EOPNOTSUPP);
+    CHECK(strstr(prise_last_error(), "TCP") != NULL);
+    int udp = prise_socket(AF_INET, SOCK_DGRAM, 0);
+    CHECK_FAILS(prise_set_keepalive(udp, 0, 0, 0), -1, EOPNOTSUPP);
+    CHECK_FAILS(prise_set_keepalive(udp, 10, 0, 0), -1, EOPNOTSUPP);
+    prise_close(udp);
     close(pair[0]);
     close(pair[1]);
     int pipefd[2];
