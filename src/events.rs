@@ -293,8 +293,15 @@ impl StopSignals {
         unsafe {
             let mut stop: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut stop);
-            libc::sigaddset(&mut stop, libc::SIGTERM);
-            libc::sigaddset(&mut stop, libc::SIGINT);
+            for signal in [libc::SIGTERM, libc::SIGINT] {
+                // A signal the program ignores (SIG_IGN, as nohup and `cmd &` in a
+                // non-interactive shell set SIGINT) stays ignored: it stops nothing.
+                let mut current: libc::sigaction = std::mem::zeroed();
+                let known = libc::sigaction(signal, std::ptr::null(), &mut current) == 0;
+                if !(known && current.sa_sigaction == libc::SIG_IGN) {
+                    libc::sigaddset(&mut stop, signal);
+                }
+            }
             let mut saved: libc::sigset_t = std::mem::zeroed();
             let ret = libc::pthread_sigmask(libc::SIG_BLOCK, &stop, &mut saved);
             if ret != 0 {

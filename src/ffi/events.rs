@@ -106,7 +106,8 @@ fn server_options(options: *const PriseEventsOptions) -> Result<(events::Options
 /// thread or a signal handler, as the other two servers) or, unless keep_signals is
 /// set, on SIGTERM or SIGINT: while it runs, this thread blocks both and reads them
 /// through a signalfd, and its signal mask is restored on return (in a program with
-/// other threads, block them there too, or the signal may go to one of them). On a
+/// other threads, block them there too, or the signal may go to one of them); a signal
+/// the program ignores (SIG_IGN) is left alone and stops nothing. On a
 /// stop, no more client is accepted nor read; the queued output is written for up to
 /// one second, then every connection is closed (on_close gets ECANCELED).
 ///
@@ -120,9 +121,14 @@ fn server_options(options: *const PriseEventsOptions) -> Result<(events::Options
 /// descriptor that is not a socket, and EBADF when listen_fd is closed instead of shut
 /// down while served, noticed within a second: the clients are then closed as on a
 /// stop; what epoll or accept failed with).
+/// Out of descriptors (EMFILE), it stops accepting for 10 ms and serves the clients it
+/// holds meanwhile. idle_timeout counts traffic, not progress: a client that sends a
+/// byte now and then is not idle (bound the time to a whole message in on_data).
 /// Ownership: the caller keeps listen_fd (prise does not close it); prise
 /// owns the connections and their descriptors (close-on-exec) and closes them; a conn
-/// is valid from on_open (or its first on_data) until its on_close returns.
+/// is valid from on_open (or its first on_data) until its on_close returns: it is freed
+/// then, and using it later (or after prise_serve_events returned) is undefined, as a
+/// freed pointer is (it may name another client by then): keep none past on_close.
 #[no_mangle]
 pub extern "C" fn prise_serve_events(
     listen_fd: c_int,

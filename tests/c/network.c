@@ -799,6 +799,8 @@ static void events_bad_input(void)
 
 /* A forked child serves with the default options; SIGTERM or SIGINT stops it cleanly
  * (prise_serve_events returns 0, the signal mask is as it was). */
+static int wait_exit(pid_t child);
+
 static void events_stop_on_signals(void)
 {
     const int signals[] = {SIGTERM, SIGINT};
@@ -828,6 +830,25 @@ static void events_stop_on_signals(void)
         prise_close(fd);
         prise_close(s.listen_fd);
     }
+
+    /* SIGINT ignored by the program (SIG_IGN) stays ignored; SIGTERM still stops. */
+    struct server s = {.mode = ECHO};
+    s.listen_fd = prise_tcp_listen("127.0.0.1", "0", 16);
+    port_text(s.listen_fd, s.port, sizeof s.port);
+    pid_t child = fork();
+    if (child == 0) {
+        signal(SIGINT, SIG_IGN);
+        _exit(prise_serve_events(s.listen_fd, on_data, on_close, &s, NULL) == 0 ? 0 : 1);
+    }
+    int fd = client(s.port);
+    CHECK(prise_write_all(fd, "up?", 3) == 3 && reads_exactly(fd, "up?"));
+    CHECK(kill(child, SIGINT) == 0);
+    usleep(100000);
+    CHECK(prise_write_all(fd, "still", 5) == 5 && reads_exactly(fd, "still"));
+    CHECK(kill(child, SIGTERM) == 0);
+    CHECK(wait_exit(child) == 0 && at_end(fd));
+    prise_close(fd);
+    prise_close(s.listen_fd);
 }
 
 /* ---- socket activation ---- */
