@@ -81,15 +81,17 @@ typedef int (*prise_handler)(int conn_fd, void *ctx);
 /**
  * Called with the bytes a client sent: data (len bytes, len > 0) is the input not used
  * yet, the bytes left by the previous call first. Returns how many bytes it used (0 to
- * len; those not used come back, with more, at the next call), or -1 to close the
- * connection at once, dropping the output queued for it.
+ * len), or -1 to close the connection at once, dropping the output queued for it.
+ * While it uses some and bytes remain, it is called again at once with the rest (so
+ * it may parse one message a call); the bytes it leaves unused (returning 0) come
+ * back, with more, when more arrive.
  */
 typedef ssize_t (*prise_on_data)(struct prise_conn *conn, const char *data, size_t len, void *ctx);
 
 /**
  * Called once per connection, last: reason is 0 when it ended in an orderly way (the
  * client closed, or the callbacks did), else an errno: ETIMEDOUT (idle for too long),
- * EMSGSIZE (input_limit reached with none used), ECANCELED (the server stopped),
+ * EMSGSIZE (more than input_limit bytes with none used), ECANCELED (the server stopped),
  * ECONNRESET, EPIPE, … from the socket. conn is valid until it returns.
  */
 typedef void (*prise_on_close)(struct prise_conn *conn, int reason, void *ctx);
@@ -120,8 +122,9 @@ typedef struct prise_events_options {
    */
   int max_connections;
   /**
-   * The most bytes kept for a client while on_data uses none of them: a message
-   * longer than this closes the client (EMSGSIZE). 0: 64 KiB.
+   * The most bytes kept for a client while on_data uses none of them (prise reads no
+   * more than fits): a message of this many bytes is kept, a longer one closes the
+   * client (EMSGSIZE). 0: 64 KiB.
    */
   size_t input_limit;
   /**
@@ -456,8 +459,10 @@ struct hostent *prise_gethostbyname(const char *name);
  * host, service: must not be NULL; service is a port number or a name ("http").
  * Returns the connected descriptor (blocking, close-on-exec), or -1 with errno: that
  * of the attempt that failed last (ECONNREFUSED, ETIMEDOUT, ENETUNREACH, …), or
- * ENOENT/EINVAL when the name or port cannot be resolved; when several addresses were
- * tried, prise_last_error() names each one with its own reason.
+ * ENOENT/EINVAL when the name or port cannot be resolved; EINTR when a signal with a
+ * handler came while waiting (as connect(2); SA_RESTART does not restart it): call
+ * again to go on; when several addresses were tried, prise_last_error() names each
+ * one with its own reason.
  * Ownership: the caller owns the descriptor.
  */
 int prise_tcp_connect(const char *host, const char *service);
@@ -599,9 +604,10 @@ int prise_set_nodelay(int fd, int on);
  * hours; e.g. (60, 10, 6) notices a dead peer within two minutes.
  *
  * idle: 1 to 32767 seconds turns keepalive on; 0 turns it off (interval and count are
- * then ignored). interval: 1 to 32767 seconds, 0 keeps the system's (75). count: 1 to
- * 127, 0 keeps the system's (9). Returns 0, or -1 with errno (EINVAL for a value out of
- * range; EOPNOTSUPP or ENOPROTOOPT when fd is not TCP, nothing then changed; EBADF).
+ * then ignored). interval: 1 to 32767 seconds, 0 leaves the socket's value unchanged
+ * (the system's, 75, on a socket never given one). count: 1 to 127, 0 likewise (9).
+ * Returns 0, or -1 with errno (EINVAL for a value out of range; EOPNOTSUPP when fd is
+ * not a TCP socket, whatever the arguments, nothing then changed; EBADF, ENOTSOCK).
  */
 int prise_set_keepalive(int fd, int idle, int interval, int count);
 
@@ -789,7 +795,8 @@ int prise_serve_threads(int listen_fd, prise_handler handler, void *ctx);
  * thread or a signal handler, as the other two servers) or, unless keep_signals is
  * set, on SIGTERM or SIGINT: while it runs, this thread blocks both and reads them
  * through a signalfd, and its signal mask is restored on return (in a program with
- * other threads, block them there too, or the signal may go to one of them). On a
+ * other threads, block them there too, or the signal may go to one of them); a signal
+ * the program ignores (SIG_IGN) is left alone and stops nothing. On a
  * stop, no more client is accepted nor read; the queued output is written for up to
  * one second, then every connection is closed (on_close gets ECANCELED).
  *
@@ -803,9 +810,14 @@ int prise_serve_threads(int listen_fd, prise_handler handler, void *ctx);
  * descriptor that is not a socket, and EBADF when listen_fd is closed instead of shut
  * down while served, noticed within a second: the clients are then closed as on a
  * stop; what epoll or accept failed with).
+ * Out of descriptors (EMFILE), it stops accepting for 10 ms and serves the clients it
+ * holds meanwhile. idle_timeout counts traffic, not progress: a client that sends a
+ * byte now and then is not idle (bound the time to a whole message in on_data).
  * Ownership: the caller keeps listen_fd (prise does not close it); prise
  * owns the connections and their descriptors (close-on-exec) and closes them; a conn
- * is valid from on_open (or its first on_data) until its on_close returns.
+ * is valid from on_open (or its first on_data) until its on_close returns: it is freed
+ * then, and using it later (or after prise_serve_events returned) is undefined, as a
+ * freed pointer is (it may name another client by then): keep none past on_close.
  */
 int prise_serve_events(int listen_fd,
                        prise_on_data on_data,

@@ -114,18 +114,25 @@ fn read_environment() -> Result<Vec<Inherited>> {
                 shown(count.as_bytes())
             ))
         })?;
-    let names: Vec<String> = match variable("LISTEN_FDNAMES") {
-        Some(names) if count > 0 => names.split(':').map(String::from).collect(),
-        _ => vec!["unknown".into(); count as usize],
+    // The names (if given) are counted before anything is sized by LISTEN_FDS: its
+    // value is the environment's word, and a huge one must cost nothing.
+    let names: Option<Vec<String>> = match variable("LISTEN_FDNAMES") {
+        Some(names) if count > 0 => Some(names.split(':').map(String::from).collect()),
+        _ => None,
     };
-    if names.len() != count as usize {
-        return Err(invalid(format!(
-            "socket activation: LISTEN_FDNAMES gives {} names for LISTEN_FDS={count}",
-            names.len()
-        )));
+    if let Some(names) = &names {
+        if names.len() != count as usize {
+            return Err(invalid(format!(
+                "socket activation: LISTEN_FDNAMES gives {} names for LISTEN_FDS={count}",
+                names.len()
+            )));
+        }
     }
-    let mut sockets = Vec::with_capacity(names.len());
-    for (fd, name) in (FIRST_DESCRIPTOR..).zip(names) {
+    let mut names = names.map(Vec::into_iter);
+    // Each descriptor is checked before it is kept, so the table grows only with the
+    // descriptors really open: a count beyond them fails at the first closed one.
+    let mut sockets = Vec::new();
+    for fd in FIRST_DESCRIPTOR..FIRST_DESCRIPTOR + count {
         socket::set_cloexec(fd).map_err(|e| {
             Error::with_message(
                 e.errno(),
@@ -136,9 +143,10 @@ fn read_environment() -> Result<Vec<Inherited>> {
                 ),
             )
         })?;
+        let name = names.as_mut().and_then(Iterator::next);
         sockets.push(Inherited {
             fd,
-            name,
+            name: name.unwrap_or_else(|| "unknown".into()),
             taken: AtomicBool::new(false),
         });
     }

@@ -293,8 +293,15 @@ impl StopSignals {
         unsafe {
             let mut stop: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut stop);
-            libc::sigaddset(&mut stop, libc::SIGTERM);
-            libc::sigaddset(&mut stop, libc::SIGINT);
+            for signal in [libc::SIGTERM, libc::SIGINT] {
+                // A signal the program ignores (SIG_IGN, as nohup and `cmd &` in a
+                // non-interactive shell set SIGINT) stays ignored: it stops nothing.
+                let mut current: libc::sigaction = std::mem::zeroed();
+                let known = libc::sigaction(signal, std::ptr::null(), &mut current) == 0;
+                if !(known && current.sa_sigaction == libc::SIG_IGN) {
+                    libc::sigaddset(&mut stop, signal);
+                }
+            }
             let mut saved: libc::sigset_t = std::mem::zeroed();
             let ret = libc::pthread_sigmask(libc::SIG_BLOCK, &stop, &mut saved);
             if ret != 0 {
@@ -337,6 +344,8 @@ struct Server {
     count: usize,
     next_idle_check: Option<Instant>,
     next_listener_check: Instant,
+    /// Out of descriptors or memory, accepting waits until then.
+    accept_paused_until: Option<Instant>,
 }
 
 impl Server {
@@ -375,6 +384,7 @@ impl Server {
             count: 0,
             next_idle_check: None,
             next_listener_check: Instant::now() + LISTENER_CHECK,
+            accept_paused_until: None,
         })
     }
 
@@ -447,7 +457,14 @@ impl Server {
             match socket::accept(self.listen_fd, libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC) {
                 Ok((fd, _)) => self.open(fd),
                 Err(error) => match serve::after_accept_error(error)? {
+                    // Level-triggered: a client still waiting wakes the loop again.
                     AcceptOutcome::Retry => break,
+                    AcceptOutcome::Pause => {
+                        // Sleeping here would stall every client: the listening socket
+                        // is left unwatched for the pause instead (update_accepting).
+                        self.accept_paused_until = Some(Instant::now() + serve::ACCEPT_PAUSE);
+                        break;
+                    }
                     AcceptOutcome::Stop => return Ok(false),
                 },
             }
@@ -461,10 +478,17 @@ impl Server {
             .is_some_and(|max| self.count >= max)
     }
 
-    /// Watches the listening socket only while there is room for another client (a
-    /// shut-down listener is still reported: EPOLLHUP needs no interest).
+    /// Watches the listening socket only while there is room for another client and
+    /// accepting is not paused (a shut-down listener is still reported: EPOLLHUP needs
+    /// no interest).
     fn update_accepting(&mut self) -> Result<()> {
-        let wanted = !self.at_capacity();
+        if self
+            .accept_paused_until
+            .is_some_and(|until| Instant::now() >= until)
+        {
+            self.accept_paused_until = None;
+        }
+        let wanted = !self.at_capacity() && self.accept_paused_until.is_none();
         if wanted != self.accepting {
             let events = if wanted { libc::EPOLLIN as u32 } else { 0 };
             self.watch(self.listen_fd, libc::EPOLL_CTL_MOD, events, LISTENER)?;
@@ -530,24 +554,22 @@ impl Server {
         conn.pending_output() >= self.options.output_limit
     }
 
-    /// Reads once (level-triggered epoll calls again while bytes remain) and hands the
-    /// bytes, after those on_data left unused, to on_data.
+    /// Reads once (level-triggered epoll calls again while bytes remain), at most what
+    /// fits under input_limit beside the input kept, and hands the bytes, after those
+    /// on_data left unused, to on_data: again while it uses some and bytes remain, so
+    /// that an on_data taking one message a call answers pipelined messages that came
+    /// in one read without waiting for more bytes.
     fn read(&self, conn: &Connection, buffer: &mut [u8]) {
         let mut input = conn.input.take();
-        let room = if input.is_empty() {
-            buffer.len()
-        } else {
-            buffer
-                .len()
-                .min(self.options.input_limit.saturating_sub(input.len()))
-        };
-        if room == 0 {
-            conn.input.set(input);
-            conn.fail(Errno::EMSGSIZE);
-            return;
-        }
+        let room = buffer
+            .len()
+            .min(self.options.input_limit.saturating_sub(input.len()));
+        // With input_limit bytes kept and none used, more bytes are a message over the
+        // limit (EMSGSIZE; read and dropped, so that the client gets an end of file
+        // rather than a reset), the end of file an orderly close.
+        let wanted = if room == 0 { buffer.len() } else { room };
         let received = loop {
-            match socket::recv(conn.fd.as_raw_fd(), &mut buffer[..room], 0) {
+            match socket::recv(conn.fd.as_raw_fd(), &mut buffer[..wanted], 0) {
                 Err(e) if e.errno() == Errno::EINTR => continue,
                 other => break other,
             }
@@ -557,6 +579,11 @@ impl Server {
                 // The client's end of file: what it has not read yet still goes out.
                 conn.input.set(input);
                 conn.state.set(State::Closing(0));
+                return;
+            }
+            Ok(_) if room == 0 => {
+                conn.input.set(input);
+                conn.fail(Errno::EMSGSIZE); // a message longer than the input limit
                 return;
             }
             Ok(n) => n,
@@ -578,24 +605,9 @@ impl Server {
             input.extend_from_slice(&buffer[..received]);
         }
         let data: &[u8] = if fresh { &buffer[..received] } else { &input };
-        let conn_ptr = conn as *const Connection as *mut Connection;
-        let used = (self.callbacks.on_data)(
-            conn_ptr,
-            data.as_ptr().cast(),
-            data.len(),
-            self.callbacks.ctx,
-        );
-        let Ok(used) = usize::try_from(used) else {
-            // on_data asked to close now: queued output is dropped.
-            conn.state.set(State::Done(0));
-            *conn.output.borrow_mut() = Vec::new();
-            conn.sent.set(0);
+        let Some(used) = self.offer(conn, data) else {
             return;
         };
-        if used > data.len() {
-            conn.fail(Errno::EINVAL); // on_data claimed bytes it was not given
-            return;
-        }
         let kept = if used == data.len() {
             Vec::new()
         } else if fresh {
@@ -604,10 +616,40 @@ impl Server {
             input.drain(..used);
             input
         };
-        if kept.len() >= self.options.input_limit && conn.state.get() == State::Open {
-            conn.fail(Errno::EMSGSIZE); // a message longer than the input limit
-        }
         conn.input.set(kept);
+    }
+
+    /// Gives `data` to on_data, again with the rest while it uses some, bytes remain
+    /// and the connection is open: how many bytes it used in all, or None once it
+    /// asked to close or claimed bytes it was not given.
+    fn offer(&self, conn: &Connection, data: &[u8]) -> Option<usize> {
+        let conn_ptr = conn as *const Connection as *mut Connection;
+        let mut offered = 0;
+        while offered < data.len() && conn.state.get() == State::Open {
+            let rest = &data[offered..];
+            let used = (self.callbacks.on_data)(
+                conn_ptr,
+                rest.as_ptr().cast(),
+                rest.len(),
+                self.callbacks.ctx,
+            );
+            let Ok(used) = usize::try_from(used) else {
+                // on_data asked to close now: queued output is dropped.
+                conn.state.set(State::Done(0));
+                *conn.output.borrow_mut() = Vec::new();
+                conn.sent.set(0);
+                return None;
+            };
+            if used > rest.len() {
+                conn.fail(Errno::EINVAL); // on_data claimed bytes it was not given
+                return None;
+            }
+            if used == 0 {
+                break;
+            }
+            offered += used;
+        }
+        Some(offered)
     }
 
     /// Works through the queued connections: closes those that are done, updates what
@@ -683,11 +725,14 @@ impl Server {
             .filter_map(|conn| unsafe { conn.as_ref() })
     }
 
-    /// How long epoll may wait: until the next idle check while there are clients, and
-    /// the next look at the listening socket.
+    /// How long epoll may wait: until the next idle check while there are clients, the
+    /// end of a pause in accepting, and the next look at the listening socket.
     fn wait_millis(&mut self) -> c_int {
         let now = Instant::now();
         let mut next = self.next_listener_check;
+        if let Some(until) = self.accept_paused_until {
+            next = next.min(until);
+        }
         if let Some(timeout) = self.options.idle_timeout {
             if self.count == 0 {
                 self.next_idle_check = None;

@@ -215,7 +215,14 @@ fn race(
         let millis = wake.map_or(-1, socket::millis_until);
         match socket::poll_many(&mut polled, millis) {
             Ok(_) => {}
-            Err(e) if e.errno() == Errno::EINTR => continue,
+            // A signal the caller handles ends the call, as it ends connect(2): the
+            // caller's handler may have asked to stop (Ctrl-C in Python).
+            Err(e) if e.errno() == Errno::EINTR => {
+                return Err(vec![(
+                    running[0].addr,
+                    e.hint("a signal came while connecting"),
+                )])
+            }
             Err(e) => {
                 failures.push((running[0].addr, e));
                 return Err(failures);

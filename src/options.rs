@@ -71,7 +71,7 @@ pub fn set_v6only(fd: RawFd, on: bool) -> Result<()> {
 
 /// TCP keepalive: after `idle` seconds without traffic, a probe every `interval` seconds,
 /// and the connection fails (ETIMEDOUT) after `count` unanswered probes. `idle` 0 turns
-/// keepalive off; `interval` or `count` 0 keeps the system's value.
+/// keepalive off; `interval` or `count` 0 leaves the socket's value unchanged. TCP only.
 pub fn set_keepalive(
     fd: RawFd,
     idle: libc::c_int,
@@ -92,6 +92,14 @@ pub fn set_keepalive(
     check(interval, "interval (seconds)", MAX_KEEPALIVE_SECONDS)?;
     check(count, "probe count", MAX_KEEPALIVE_PROBES)?;
     let tcp_only = "keepalive timers are for TCP sockets";
+    // SO_KEEPALIVE itself is accepted (and means nothing) on any socket: a UDP or Unix
+    // socket is refused here, so that a mistaken descriptor does not pass silently.
+    if socket::get_int_option(fd, libc::SOL_SOCKET, libc::SO_PROTOCOL)? != libc::IPPROTO_TCP {
+        return Err(Error::with_message(
+            Errno::EOPNOTSUPP,
+            format!("keepalive on socket {fd}: it is not a TCP socket ({tcp_only})"),
+        ));
+    }
     if idle == 0 {
         return set(
             fd,

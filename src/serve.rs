@@ -38,9 +38,17 @@ unsafe extern "C" {
 
 /// What to do after accept failed.
 pub(crate) enum AcceptOutcome {
+    /// The client that failed is gone (or none was there): accept the next one.
     Retry,
+    /// Descriptors or memory ran out: wait a little before accepting again, so that the
+    /// loop does not spin on a client it cannot take.
+    Pause,
+    /// The listening socket was shut down.
     Stop,
 }
+
+/// How long a server waits before accepting again when descriptors or memory ran out.
+pub(crate) const ACCEPT_PAUSE: Duration = Duration::from_millis(10);
 
 /// Refuses a socket that is not listening, before the loop starts.
 pub(crate) fn check_listening(listen_fd: RawFd) -> Result<()> {
@@ -55,17 +63,23 @@ pub(crate) fn check_listening(listen_fd: RawFd) -> Result<()> {
     Ok(())
 }
 
-/// Sorts accept's failures: transient ones are retried (after a pause when descriptors or
-/// memory ran out, so the loop does not spin); EINVAL means the socket was shut down.
+/// Sorts accept's failures: those of one client, which accept(2) says to retry (Linux
+/// passes a new connection's pending network error on as accept's own), are retried;
+/// running out of descriptors or memory pauses; EINVAL means the socket was shut down.
 pub(crate) fn after_accept_error(error: Error) -> Result<AcceptOutcome> {
     match error.errno() {
-        Errno::EINTR | Errno::EAGAIN | Errno::ECONNABORTED | Errno::EPROTO => {
-            Ok(AcceptOutcome::Retry)
-        }
-        Errno::EMFILE | Errno::ENFILE | Errno::ENOBUFS | Errno::ENOMEM => {
-            std::thread::sleep(Duration::from_millis(10));
-            Ok(AcceptOutcome::Retry)
-        }
+        Errno::EINTR
+        | Errno::EAGAIN
+        | Errno::ECONNABORTED
+        | Errno::EPROTO
+        | Errno::ENETDOWN
+        | Errno::ENOPROTOOPT
+        | Errno::EHOSTDOWN
+        | Errno::ENONET
+        | Errno::EHOSTUNREACH
+        | Errno::EOPNOTSUPP
+        | Errno::ENETUNREACH => Ok(AcceptOutcome::Retry),
+        Errno::EMFILE | Errno::ENFILE | Errno::ENOBUFS | Errno::ENOMEM => Ok(AcceptOutcome::Pause),
         Errno::EINVAL => Ok(AcceptOutcome::Stop),
         _ => Err(error),
     }
@@ -87,6 +101,8 @@ fn next_connection(listen_fd: RawFd, tick: &mut dyn FnMut()) -> Result<Option<Ow
             Ok((conn, _)) => return Ok(Some(conn)),
             Err(error) => match after_accept_error(error)? {
                 AcceptOutcome::Retry => continue,
+                // This thread only accepts (the clients are served elsewhere): it may sleep.
+                AcceptOutcome::Pause => std::thread::sleep(ACCEPT_PAUSE),
                 AcceptOutcome::Stop => return Ok(None),
             },
         }
@@ -282,7 +298,7 @@ pub fn serve_fork(listen_fd: RawFd, handler: Handler) -> Result<()> {
             _ => {
                 // No process to be had: this client is refused, the server goes on.
                 drop(conn);
-                std::thread::sleep(Duration::from_millis(10));
+                std::thread::sleep(ACCEPT_PAUSE);
             }
         }
     };

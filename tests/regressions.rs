@@ -1,7 +1,8 @@
 //! Failures outside attackers found, each kept as a program in tests/regress/ that exits
 //! 0 only when prise holds: a server handler that closes its own descriptor, a partial
 //! line and a reset, pidfds with SO_PASSPIDFD, recv_fd on a TCP socket, a fork during
-//! tcp_connect, lines with stderr closed, a forked handler's stdio.
+//! tcp_connect, lines with stderr closed, a forked handler's stdio, accept errors of one
+//! client and EMFILE in the three servers.
 
 mod common;
 
@@ -65,4 +66,9 @@ fn serve_fork_children_flush_what_the_handler_printed() {
         10,
         "{stdout}"
     );
+}
+
+#[test]
+fn accept_errors_of_one_client_are_retried_and_emfile_does_not_sleep_in_serve_events() {
+    holds("a14_f06_accept_transient_errors", &[], &[]);
 }

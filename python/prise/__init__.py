@@ -19,11 +19,14 @@ C call. prise's own helpers (tcp_connect, tcp_listen, unix_listen, ... where a U
 import ctypes
 import errno as _errno
 import socket as _socket
+from time import monotonic as _monotonic
 
 from . import _address, _lib
 from ._address import check_host, check_port, family_of, from_sockaddr, parse_address, to_sockaddr
 from ._lib import last_error, lib
-from ._sockets import Socket, _c_int, _readable, _resolve, _with_prise
+
+_SIZE_MAX = ctypes.c_size_t(-1).value
+from ._sockets import _INT_MAX, _index, Socket, _c_int, _readable, _resolve, _with_prise
 
 __all__ = [
     "Socket", "create_connection", "create_server", "socketpair", "fromfd",
@@ -127,23 +130,51 @@ def _adopt(fd):
     return Socket(fileno=fd)
 
 
+def _milliseconds(seconds, what):
+    """A positive number of seconds as whole milliseconds for a C int (at least 1):
+    TypeError, ValueError or OverflowError as socket's timeouts, never a silent wrap."""
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+        raise TypeError("%s must be a number of seconds, not %s" % (what, type(seconds).__name__))
+    if not seconds > 0:  # also NaN
+        raise ValueError("%s must be positive seconds, not %r" % (what, seconds))
+    millis = max(1, int(min(seconds, 1e12) * 1000))
+    if millis > _INT_MAX:
+        raise OverflowError("%s %r s does not fit a C int of milliseconds" % (what, seconds))
+    return millis
+
+
 def tcp_connect(host, port, timeout=None):
     """A TCP connection to host:port, racing its addresses, IPv6 and IPv4 (Happy
     Eyeballs, as prise_tcp_connect). timeout: seconds for each attempt (None: the
-    system's)."""
+    system's). A signal's handler runs while it waits (Ctrl-C raises
+    KeyboardInterrupt); if the handler returns, the connection is tried again with
+    the time left (PEP 475)."""
     host_b, port_b = check_host(host), check_port(port)
-    if timeout is None:
-        fd = _check(lib.prise_tcp_connect(host_b, port_b))
-    else:
-        if timeout <= 0:
-            raise ValueError("timeout must be positive seconds, not %r" % (timeout,))
-        fd = lib.prise_tcp_connect_timeout(host_b, port_b, max(1, int(timeout * 1000)))
-        if fd < 0:
-            error = _error()
+    deadline = None if timeout is None else _monotonic() + _milliseconds(timeout, "timeout") / 1000
+    while True:
+        if deadline is None:
+            fd = lib.prise_tcp_connect(host_b, port_b)
+        else:
+            left = deadline - _monotonic()
+            millis = max(1, int(left * 1000))
+            fd = -1 if left <= 0 else lib.prise_tcp_connect_timeout(host_b, port_b, millis)
+            if left <= 0:
+                raise TimeoutError(_errno.ETIMEDOUT, "tcp_connect %s:%s: timed out" % (host, port))
+        if fd >= 0:
+            return _adopt(fd)
+        error = _error()
+        if error.errno != _errno.EINTR:
             if error.errno == _errno.ETIMEDOUT:
                 raise TimeoutError(error.errno, error.strerror)
             raise error
-    return _adopt(fd)
+        _run_signal_handlers()
+
+
+def _run_signal_handlers():
+    """Runs the Python handlers of the signals that came while C code waited, as
+    socket's calls do on EINTR; their exception (KeyboardInterrupt for Ctrl-C) is
+    raised here (ctypes.pythonapi raises what the C API left set)."""
+    ctypes.pythonapi.PyErr_CheckSignals()
 
 
 def tcp_listen(host=None, port=0, backlog=128):
@@ -180,23 +211,54 @@ def listen_fd_named(name):
 
 class Connection:
     """A client of serve_events, valid until on_close returns; use it from the callbacks
-    only. Attributes may be set on it freely (per-client state)."""
+    only. Attributes may be set on it freely (per-client state). Once its on_close has
+    returned (or serve_events has), every method raises OSError(EBADF), as a closed
+    socket's do: the C connection it named is freed."""
 
     def __init__(self, pointer):
         self._pointer = pointer
 
+    def _live(self):
+        if self._pointer is None:
+            raise OSError(_errno.EBADF, "connection closed: used after its on_close returned")
+        return self._pointer
+
     def send(self, data):
         """Sends data: now as far as the socket takes it, the rest queued by prise."""
         pointer, size = _readable(data)
-        _check(lib.prise_conn_send(self._pointer, pointer, size))
+        _check(lib.prise_conn_send(self._live(), pointer, size))
 
     def close(self):
         """Closes once the queued output is written."""
-        _check(lib.prise_conn_close(self._pointer))
+        _check(lib.prise_conn_close(self._live()))
 
     def fileno(self):
         """The client's descriptor (prise's: do not close it)."""
-        return _check(lib.prise_conn_fd(self._pointer))
+        return _check(lib.prise_conn_fd(self._live()))
+
+
+def _count_option(value, what, maximum):
+    """A serve_events count or size: an int from 0 to maximum (TypeError, ValueError,
+    OverflowError otherwise, never a silent wrap)."""
+    number = _index(value)
+    if number < 0:
+        raise ValueError("%s must be 0 (the default) or more, not %d" % (what, number))
+    if number > maximum:
+        raise OverflowError("%s %d is above %d" % (what, number, maximum))
+    return number
+
+
+def _used(result, size):
+    """How many bytes on_data used: None is all of them; else an int from 0 to size."""
+    if result is None:
+        return size
+    if isinstance(result, bool) or not isinstance(result, int):
+        raise TypeError("on_data must return an int (bytes used) or None, not %s"
+                        % type(result).__name__)
+    if not 0 <= result <= size:
+        raise ValueError("on_data returned %d: give 0 to %d (the bytes it was given)"
+                         % (result, size))
+    return result
 
 
 def serve_events(listener, on_data, on_close=None, on_open=None, idle_timeout=None,
@@ -205,50 +267,84 @@ def serve_events(listener, on_data, on_close=None, on_open=None, idle_timeout=No
     socket is shut down or, unless keep_signals, SIGTERM/SIGINT arrives.
 
     on_data(conn, data) is called with the bytes not used yet and returns how many it
-    used (None: all); on_open(conn) and on_close(conn, reason) (reason 0 or an errno)
-    are optional. An exception in a callback closes that client, stops the server and
-    is raised here. The other arguments are prise_events_options' (0: default).
+    used (None: all; an int from 0 to len(data), else TypeError/ValueError as below);
+    on_open(conn) (a true result closes the client at once) and on_close(conn, reason)
+    (reason 0 or an errno; called once for every connection, also when the server stops)
+    are optional. A Connection is valid until its on_close returns. An exception in a
+    callback stops the server (every client then gets on_close) and is raised here.
+    The other arguments are prise_events_options': idle_timeout in seconds (None:
+    never), the others counts and sizes (0: the default).
+
+    Signals: the serving thread blocks SIGTERM and SIGINT and reads them itself, so a
+    Python handler for them does not run while it serves; with keep_signals=True they
+    stay Python's, but their handlers run only when a callback runs (Ctrl-C waits for
+    the next client's bytes). Block them in the program's other threads too
+    (signal.pthread_sigmask), or the kernel may deliver SIGTERM to one of them, whose
+    default action ends the process.
     """
-    if idle_timeout is not None and idle_timeout <= 0:
-        raise ValueError("idle_timeout must be positive seconds, not %r" % (idle_timeout,))
+    options = _lib.events_options(
+        on_open=_lib.ON_OPEN(),
+        idle_timeout_ms=0 if idle_timeout is None else _milliseconds(idle_timeout, "idle_timeout"),
+        max_connections=_count_option(max_connections, "max_connections", _INT_MAX),
+        input_limit=_count_option(input_limit, "input_limit", _SIZE_MAX),
+        output_limit=_count_option(output_limit, "output_limit", _SIZE_MAX),
+        keep_signals=int(bool(keep_signals)))
     connections = {}
     failure = []
 
-    def guarded(default, function, *args):
-        if failure:
-            return default
-        try:
-            return function(*args)
-        except BaseException as error:  # noqa: B902 - raised again by serve_events
+    def fail(error):
+        if not failure:
             failure.append(error)
-            listener.shutdown(SHUT_RDWR)
-            return default
+            try:
+                listener.shutdown(SHUT_RDWR)  # the server stops; every client gets on_close
+            except OSError:
+                pass  # already shut down or closed: the server stops all the same
 
     def connection(pointer):
         if pointer not in connections:
             connections[pointer] = Connection(pointer)
         return connections[pointer]
 
+    def shielded(default, callback):
+        """The C callback: any exception, also one a signal's handler raises (Ctrl-C
+        with keep_signals) between the user's calls, stops the server instead of being
+        printed and lost by ctypes."""
+        def call(*args):
+            try:
+                return callback(*args)
+            except BaseException as error:  # noqa: B902 - raised again by serve_events
+                fail(error)
+                return default
+        return call
+
     def data_callback(pointer, data, size, _ctx):
-        used = guarded(-1, on_data, connection(pointer), ctypes.string_at(data, size))
-        return size if used is None else used
+        if failure:
+            return -1
+        return _used(on_data(connection(pointer), ctypes.string_at(data, size)), size)
 
     def close_callback(pointer, reason, _ctx):
         conn = connections.pop(pointer, None) or Connection(pointer)
-        if on_close is not None:
-            guarded(None, on_close, conn, reason)
+        try:
+            if on_close is not None:  # after a failure too: once per connection
+                on_close(conn, reason)
+        finally:
+            conn._pointer = None  # freed once this returns
 
     def open_callback(pointer, _ctx):
-        return guarded(-1, on_open, connection(pointer)) or 0
+        if failure:
+            return 1
+        return 1 if on_open(connection(pointer)) else 0
 
-    options = _lib.events_options(
-        on_open=_lib.ON_OPEN(open_callback) if on_open is not None else _lib.ON_OPEN(),
-        idle_timeout_ms=0 if idle_timeout is None else max(1, int(idle_timeout * 1000)),
-        max_connections=max_connections, input_limit=input_limit,
-        output_limit=output_limit, keep_signals=int(bool(keep_signals)))
-    callbacks = (_lib.ON_DATA(data_callback), _lib.ON_CLOSE(close_callback))
-    result = lib.prise_serve_events(listener.fileno(), callbacks[0], callbacks[1], None,
-                                    ctypes.byref(options))
+    if on_open is not None:
+        options.on_open = _lib.ON_OPEN(shielded(1, open_callback))
+    callbacks = (_lib.ON_DATA(shielded(-1, data_callback)),
+                 _lib.ON_CLOSE(shielded(None, close_callback)))
+    try:
+        result = lib.prise_serve_events(listener.fileno(), callbacks[0], callbacks[1], None,
+                                        ctypes.byref(options))
+    finally:
+        for conn in connections.values():
+            conn._pointer = None
     if failure:
         raise failure[0]
     _check(result)

@@ -3,10 +3,13 @@
 
 import errno
 import os
+import select
+import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -149,13 +152,168 @@ def test_an_exception_in_a_callback_stops_the_server_and_is_raised():
     server.listener.close()
 
 
+def test_a_connection_kept_after_on_close_is_closed():
+    # A Connection kept past its on_close named freed memory: a later send went to
+    # whichever client took the address. Now it raises EBADF, as a closed socket.
+    kept = []
+
+    def on_close(conn, reason):
+        kept.append(conn)
+
+    server = Server(lambda conn, data: conn.send(data), on_close=on_close)
+    with server.client() as first:
+        first.sendall(b"a")
+        assert read_exactly(first, 1) == b"a"
+    with server.client() as second:
+        second.sendall(b"b")
+        assert read_exactly(second, 1) == b"b"
+        for _ in range(500):
+            if kept:
+                break
+            threading.Event().wait(0.01)
+        with pytest.raises(OSError) as raised:
+            kept[0].send(b"for the first client only")
+        assert raised.value.errno == errno.EBADF
+        with pytest.raises(OSError):
+            kept[0].fileno()
+        second.settimeout(0.2)
+        with pytest.raises(TimeoutError):
+            second.recv(100)
+    server.stop()
+    assert server.error is None
+
+
+def test_a_connection_kept_after_serve_events_returned_is_closed():
+    kept = []
+
+    def keep(conn, data):
+        kept.append(conn)
+        conn.send(data)
+
+    server = Server(keep, on_close=lambda conn, reason: None)
+    with server.client() as sock:
+        sock.sendall(b"x")
+        assert read_exactly(sock, 1) == b"x"
+        server.stop()
+    with pytest.raises(OSError) as raised:
+        kept[0].close()
+    assert raised.value.errno == errno.EBADF
+
+
+def test_after_an_exception_every_client_gets_on_close():
+    closed = []
+
+    def on_data(conn, data):
+        if data == b"boom":
+            raise RuntimeError("broken on_data")
+        conn.send(data)
+
+    server = Server(on_data, on_close=lambda conn, reason: closed.append(reason))
+    others = [server.client() for _ in range(3)]
+    for sock in others:
+        sock.sendall(b"up")
+        assert read_exactly(sock, 2) == b"up"
+    with server.client() as breaker:
+        breaker.sendall(b"boom")
+        server.thread.join(10)
+    assert isinstance(server.error, RuntimeError)
+    assert len(closed) == 4 and closed.count(errno.ECANCELED) == 3
+    for sock in others:
+        assert sock.recv(1) == b""
+        sock.close()
+    server.listener.close()
+
+
+@pytest.mark.parametrize("result, exception", [("abc", TypeError), (3.5, TypeError),
+                                               (2**70, ValueError), (-2, ValueError),
+                                               (True, TypeError)])
+def test_on_data_returning_a_bad_count_stops_the_server_and_raises(result, exception):
+    server = Server(lambda conn, data: result)
+    with server.client() as sock:
+        sock.sendall(b"xy")
+        assert sock.recv(1) == b""
+    server.thread.join(10)
+    assert isinstance(server.error, exception), server.error
+    server.listener.close()
+
+
+def silent_ipv6_port():
+    """A ::1 listener whose backlog is full, so that it drops further SYNs: a connect
+    there waits. Returns (port, sockets to close), or None where loopback answers."""
+    for _ in range(20):
+        listener = socket.socket(socket.AF_INET6)
+        listener.bind(("::1", 0))
+        listener.listen(0)
+        filler = socket.create_connection(listener.getsockname()[:2], timeout=5)
+        probe = socket.socket(socket.AF_INET6)
+        probe.setblocking(False)
+        probe.connect_ex(listener.getsockname()[:2])
+        silent = not select.select([], [probe], [], 0.3)[1]
+        probe.close()
+        if silent:
+            return listener.getsockname()[1], [listener, filler]
+        listener.close()
+        filler.close()
+    return None
+
+
+def test_tcp_connect_lets_a_signal_handler_interrupt_it():
+    ground = silent_ipv6_port()
+    if ground is None:
+        pytest.skip("this kernel answers a full backlog")
+    port, held = ground
+
+    class Interrupted(Exception):
+        pass
+
+    calls = []
+
+    def raising(signo, frame):
+        raise Interrupted()
+
+    def returning(signo, frame):
+        calls.append(signo)
+
+    previous = signal.signal(signal.SIGALRM, raising)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.2)
+        start = time.monotonic()
+        with pytest.raises(Interrupted):
+            prise.tcp_connect("::1", port, timeout=8)
+        assert time.monotonic() - start < 5
+        # A handler that returns: tried again with the time left, then TimeoutError.
+        signal.signal(signal.SIGALRM, returning)
+        signal.setitimer(signal.ITIMER_REAL, 0.2)
+        start = time.monotonic()
+        with pytest.raises(TimeoutError):
+            prise.tcp_connect("::1", port, timeout=1)
+        assert calls == [signal.SIGALRM] and time.monotonic() - start < 5
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        for sock in held:
+            sock.close()
+
+
 def test_serve_events_refuses_bad_arguments():
     with prise.tcp_listen("127.0.0.1", 0) as listener:
         with pytest.raises(ValueError):
             prise.serve_events(listener, lambda conn, data: None, idle_timeout=-1)
-        with pytest.raises(OSError) as raised:
-            prise.serve_events(listener, lambda conn, data: None, max_connections=-1)
-        assert raised.value.errno == errno.EINVAL
+        # Out of the C types' range: refused, never wrapped (4294967.297 s was 1 ms,
+        # 2**32 + 1 clients 1, input_limit -1 SIZE_MAX).
+        bad = [({"idle_timeout": 4294967.297}, OverflowError), ({"idle_timeout": "1"}, TypeError),
+               ({"idle_timeout": float("nan")}, ValueError),
+               ({"max_connections": 2**32 + 1}, OverflowError),
+               ({"max_connections": -1}, ValueError), ({"input_limit": -1}, ValueError),
+               ({"output_limit": -5}, ValueError), ({"input_limit": 2**64}, OverflowError),
+               ({"output_limit": 1.5}, TypeError)]
+        for options, exception in bad:
+            with pytest.raises(exception):
+                prise.serve_events(listener, lambda conn, data: None, **options)
+    for timeout, exception in [(1e10, OverflowError), (float("nan"), ValueError),
+                               (0, ValueError), ("5", TypeError)]:
+        with pytest.raises(exception):
+            prise.tcp_connect("127.0.0.1", 9, timeout=timeout)
     with prise.Socket() as unbound:
         with pytest.raises(OSError) as raised:
             prise.serve_events(unbound, lambda conn, data: None)

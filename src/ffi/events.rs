@@ -14,8 +14,10 @@ use crate::events::{self, Connection};
 
 /// Called with the bytes a client sent: data (len bytes, len > 0) is the input not used
 /// yet, the bytes left by the previous call first. Returns how many bytes it used (0 to
-/// len; those not used come back, with more, at the next call), or -1 to close the
-/// connection at once, dropping the output queued for it.
+/// len), or -1 to close the connection at once, dropping the output queued for it.
+/// While it uses some and bytes remain, it is called again at once with the rest (so
+/// it may parse one message a call); the bytes it leaves unused (returning 0) come
+/// back, with more, when more arrive.
 pub type PriseOnData = Option<
     extern "C" fn(
         conn: *mut Connection,
@@ -27,7 +29,7 @@ pub type PriseOnData = Option<
 
 /// Called once per connection, last: reason is 0 when it ended in an orderly way (the
 /// client closed, or the callbacks did), else an errno: ETIMEDOUT (idle for too long),
-/// EMSGSIZE (input_limit reached with none used), ECANCELED (the server stopped),
+/// EMSGSIZE (more than input_limit bytes with none used), ECANCELED (the server stopped),
 /// ECONNRESET, EPIPE, … from the socket. conn is valid until it returns.
 pub type PriseOnClose =
     Option<extern "C" fn(conn: *mut Connection, reason: c_int, ctx: *mut c_void)>;
@@ -48,8 +50,9 @@ pub struct PriseEventsOptions {
     /// The most clients served at once; more wait in listen_fd's backlog until one
     /// leaves. 0: as many as descriptors allow (raise RLIMIT_NOFILE for thousands).
     pub max_connections: c_int,
-    /// The most bytes kept for a client while on_data uses none of them: a message
-    /// longer than this closes the client (EMSGSIZE). 0: 64 KiB.
+    /// The most bytes kept for a client while on_data uses none of them (prise reads no
+    /// more than fits): a message of this many bytes is kept, a longer one closes the
+    /// client (EMSGSIZE). 0: 64 KiB.
     pub input_limit: size_t,
     /// Backpressure: while more than this many bytes sent with prise_conn_send wait for
     /// the client to read them, prise stops reading from it (on_data is not called). 0:
@@ -103,7 +106,8 @@ fn server_options(options: *const PriseEventsOptions) -> Result<(events::Options
 /// thread or a signal handler, as the other two servers) or, unless keep_signals is
 /// set, on SIGTERM or SIGINT: while it runs, this thread blocks both and reads them
 /// through a signalfd, and its signal mask is restored on return (in a program with
-/// other threads, block them there too, or the signal may go to one of them). On a
+/// other threads, block them there too, or the signal may go to one of them); a signal
+/// the program ignores (SIG_IGN) is left alone and stops nothing. On a
 /// stop, no more client is accepted nor read; the queued output is written for up to
 /// one second, then every connection is closed (on_close gets ECANCELED).
 ///
@@ -117,9 +121,14 @@ fn server_options(options: *const PriseEventsOptions) -> Result<(events::Options
 /// descriptor that is not a socket, and EBADF when listen_fd is closed instead of shut
 /// down while served, noticed within a second: the clients are then closed as on a
 /// stop; what epoll or accept failed with).
+/// Out of descriptors (EMFILE), it stops accepting for 10 ms and serves the clients it
+/// holds meanwhile. idle_timeout counts traffic, not progress: a client that sends a
+/// byte now and then is not idle (bound the time to a whole message in on_data).
 /// Ownership: the caller keeps listen_fd (prise does not close it); prise
 /// owns the connections and their descriptors (close-on-exec) and closes them; a conn
-/// is valid from on_open (or its first on_data) until its on_close returns.
+/// is valid from on_open (or its first on_data) until its on_close returns: it is freed
+/// then, and using it later (or after prise_serve_events returned) is undefined, as a
+/// freed pointer is (it may name another client by then): keep none past on_close.
 #[no_mangle]
 pub extern "C" fn prise_serve_events(
     listen_fd: c_int,

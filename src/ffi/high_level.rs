@@ -24,8 +24,10 @@ use crate::{activation, fdpass, inet, line, options, serve, socket, unix};
 /// host, service: must not be NULL; service is a port number or a name ("http").
 /// Returns the connected descriptor (blocking, close-on-exec), or -1 with errno: that
 /// of the attempt that failed last (ECONNREFUSED, ETIMEDOUT, ENETUNREACH, …), or
-/// ENOENT/EINVAL when the name or port cannot be resolved; when several addresses were
-/// tried, prise_last_error() names each one with its own reason.
+/// ENOENT/EINVAL when the name or port cannot be resolved; EINTR when a signal with a
+/// handler came while waiting (as connect(2); SA_RESTART does not restart it): call
+/// again to go on; when several addresses were tried, prise_last_error() names each
+/// one with its own reason.
 /// Ownership: the caller owns the descriptor.
 #[no_mangle]
 pub extern "C" fn prise_tcp_connect(host: *const c_char, service: *const c_char) -> c_int {
@@ -328,9 +330,10 @@ pub extern "C" fn prise_set_nodelay(fd: c_int, on: c_int) -> c_int {
 /// hours; e.g. (60, 10, 6) notices a dead peer within two minutes.
 ///
 /// idle: 1 to 32767 seconds turns keepalive on; 0 turns it off (interval and count are
-/// then ignored). interval: 1 to 32767 seconds, 0 keeps the system's (75). count: 1 to
-/// 127, 0 keeps the system's (9). Returns 0, or -1 with errno (EINVAL for a value out of
-/// range; EOPNOTSUPP or ENOPROTOOPT when fd is not TCP, nothing then changed; EBADF).
+/// then ignored). interval: 1 to 32767 seconds, 0 leaves the socket's value unchanged
+/// (the system's, 75, on a socket never given one). count: 1 to 127, 0 likewise (9).
+/// Returns 0, or -1 with errno (EINVAL for a value out of range; EOPNOTSUPP when fd is
+/// not a TCP socket, whatever the arguments, nothing then changed; EBADF, ENOTSOCK).
 #[no_mangle]
 pub extern "C" fn prise_set_keepalive(
     fd: c_int,

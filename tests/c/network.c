@@ -134,6 +134,28 @@ static int peer_is_ipv4(int fd)
     return prise_getpeername(fd, (struct sockaddr *)&ss, &len) == 0 && ss.ss_family == AF_INET;
 }
 
+static int signals_noted;
+
+static void note_signal(int signo)
+{
+    (void)signo;
+    __atomic_fetch_add(&signals_noted, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Sends SIGUSR1 to a thread after a delay. */
+struct interrupt_at {
+    pthread_t thread;
+    int millis;
+};
+
+static void *interrupt_later(void *arg)
+{
+    struct interrupt_at *at = arg;
+    usleep((useconds_t)at->millis * 1000);
+    pthread_kill(at->thread, SIGUSR1);
+    return NULL;
+}
+
 static void happy_eyeballs(void)
 {
     struct race_ground g;
@@ -171,6 +193,20 @@ static void happy_eyeballs(void)
     int conn;
     while ((conn = prise_accept(g.v4, NULL, NULL)) >= 0)
         prise_close(conn);
+
+    /* A signal caught by a handler (no SA_RESTART) ends the wait: EINTR, as connect(2),
+     * instead of waiting for the silent address until its timeout. */
+    struct sigaction caught = {.sa_handler = note_signal}, saved;
+    sigaction(SIGUSR1, &caught, &saved);
+    pthread_t interrupter;
+    struct interrupt_at at = {pthread_self(), 200};
+    CHECK(pthread_create(&interrupter, NULL, interrupt_later, &at) == 0);
+    struct prise_connect_options slow = {.timeout_ms = 5000};
+    start = now();
+    CHECK_FAILS(prise_tcp_connect_opts("::1", g.port, &slow), -1, EINTR);
+    CHECK(now() - start < 4.0 && __atomic_load_n(&signals_noted, __ATOMIC_SEQ_CST) == 1);
+    pthread_join(interrupter, NULL);
+    sigaction(SIGUSR1, &saved, NULL);
 
     /* Every address failing: each one named with its own reason, errno of the last. */
     prise_close(g.v4);
@@ -248,6 +284,13 @@ static void socket_options(void)
     CHECK(strstr(prise_last_error(), "TCP_NODELAY") != NULL);
     CHECK(prise_set_keepalive(pair[0], 10, 1, 1) == -1);
     CHECK(int_option(pair[0], SOL_SOCKET, SO_KEEPALIVE) == 0);
+    /* Turning it off is refused too: keepalive is TCP's, whatever the arguments. */
+    CHECK_FAILS(prise_set_keepalive(pair[0], 0, 0, 0), -1, EOPNOTSUPP);
+    CHECK(strstr(prise_last_error(), "TCP") != NULL);
+    int udp = prise_socket(AF_INET, SOCK_DGRAM, 0);
+    CHECK_FAILS(prise_set_keepalive(udp, 0, 0, 0), -1, EOPNOTSUPP);
+    CHECK_FAILS(prise_set_keepalive(udp, 10, 0, 0), -1, EOPNOTSUPP);
+    prise_close(udp);
     close(pair[0]);
     close(pair[1]);
     int pipefd[2];
@@ -281,7 +324,7 @@ static void socket_options(void)
 
 /* ---- prise_serve_events ---- */
 
-enum mode { ECHO, LINES, FLOOD, GREET, REFUSE, GREEDY, ABORT, OTHER_THREAD, COUNTER };
+enum mode { ECHO, LINES, ONE_LINE, FLOOD, GREET, REFUSE, GREEDY, ABORT, OTHER_THREAD, COUNTER };
 
 struct server {
     int listen_fd;
@@ -372,6 +415,15 @@ static ssize_t on_data(struct prise_conn *conn, const char *data, size_t len, vo
             used += line + 1;
         }
         return (ssize_t)used;
+    }
+    case ONE_LINE: { /* one line a call, as a request-reply protocol parses */
+        const char *newline = memchr(data, '\n', len);
+        if (newline == NULL)
+            return 0;
+        char reply[32];
+        int n = snprintf(reply, sizeof reply, "%zu\n", (size_t)(newline - data));
+        prise_conn_send(conn, reply, (size_t)n);
+        return newline - data + 1;
     }
     case FLOOD:
         if (data[0] == 'F')
@@ -518,6 +570,31 @@ static void events_partial_input(void)
     CHECK(wait_for(&small.reasons[EMSGSIZE], 1));
     prise_close(fd);
     CHECK(stop(&small) == 0);
+
+    /* on_data that uses one line a call: pipelined lines are all answered, though no
+     * more bytes come (64 of them in one write, four times input_limit); a partial
+     * line of exactly input_limit bytes is kept, one byte more closes. */
+    struct server one = {.options = {.input_limit = 16}};
+    start(&one, ONE_LINE);
+    fd = client(one.port);
+    char lines[64], expected[64];
+    for (int i = 0; i < 16; i++)
+        memcpy(lines + 4 * i, "abc\n", 4);
+    for (int i = 0; i < 16; i++)
+        memcpy(expected + 2 * i, "3\n", 2);
+    expected[32] = 0;
+    CHECK(prise_write_all(fd, lines, 64) == 64 && reads_exactly(fd, expected));
+    CHECK(prise_write_all(fd, "0123456789abcdef", 16) == 16);
+    CHECK(!readable(fd, 200) && load(&one.closed) == 0);
+    CHECK(prise_write_all(fd, "g", 1) == 1 && at_end(fd));
+    CHECK(wait_for(&one.reasons[EMSGSIZE], 1));
+    prise_close(fd);
+    /* Exactly input_limit bytes, then the client's end: an orderly close. */
+    fd = client(one.port);
+    CHECK(prise_write_all(fd, "0123456789abcdef", 16) == 16 && shutdown(fd, SHUT_WR) == 0);
+    CHECK(at_end(fd) && wait_for(&one.reasons[0], 1));
+    prise_close(fd);
+    CHECK(stop(&one) == 0);
 }
 
 static void events_backpressure(void)
@@ -722,6 +799,8 @@ static void events_bad_input(void)
 
 /* A forked child serves with the default options; SIGTERM or SIGINT stops it cleanly
  * (prise_serve_events returns 0, the signal mask is as it was). */
+static int wait_exit(pid_t child);
+
 static void events_stop_on_signals(void)
 {
     const int signals[] = {SIGTERM, SIGINT};
@@ -751,6 +830,25 @@ static void events_stop_on_signals(void)
         prise_close(fd);
         prise_close(s.listen_fd);
     }
+
+    /* SIGINT ignored by the program (SIG_IGN) stays ignored; SIGTERM still stops. */
+    struct server s = {.mode = ECHO};
+    s.listen_fd = prise_tcp_listen("127.0.0.1", "0", 16);
+    port_text(s.listen_fd, s.port, sizeof s.port);
+    pid_t child = fork();
+    if (child == 0) {
+        signal(SIGINT, SIG_IGN);
+        _exit(prise_serve_events(s.listen_fd, on_data, on_close, &s, NULL) == 0 ? 0 : 1);
+    }
+    int fd = client(s.port);
+    CHECK(prise_write_all(fd, "up?", 3) == 3 && reads_exactly(fd, "up?"));
+    CHECK(kill(child, SIGINT) == 0);
+    usleep(100000);
+    CHECK(prise_write_all(fd, "still", 5) == 5 && reads_exactly(fd, "still"));
+    CHECK(kill(child, SIGTERM) == 0);
+    CHECK(wait_exit(child) == 0 && at_end(fd));
+    prise_close(fd);
+    prise_close(s.listen_fd);
 }
 
 /* ---- socket activation ---- */
@@ -831,6 +929,8 @@ static void activation(char *self)
         {"malformed", "LISTEN_FDS=abc", "LISTEN_PID=self", NULL},
         {"names", "LISTEN_FDS=1", "LISTEN_FDNAMES=a:b", "LISTEN_PID=self"},
         {"closed", "LISTEN_FDS=2", "LISTEN_PID=self", NULL},
+        /* A count far beyond the open descriptors: EBADF, no allocation that aborts. */
+        {"huge", "LISTEN_FDS=2147483644", "LISTEN_PID=self", NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         child = fork();
