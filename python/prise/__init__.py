@@ -159,13 +159,13 @@ def tcp_connect(host, port, timeout=None):
             millis = max(1, int(left * 1000))
             fd = -1 if left <= 0 else lib.prise_tcp_connect_timeout(host_b, port_b, millis)
             if left <= 0:
-                raise TimeoutError(_errno.ETIMEDOUT, "tcp_connect %s:%s: timed out" % (host, port))
+                raise _socket.timeout(_errno.ETIMEDOUT, "tcp_connect %s:%s: timed out" % (host, port))
         if fd >= 0:
             return _adopt(fd)
         error = _error()
         if error.errno != _errno.EINTR:
             if error.errno == _errno.ETIMEDOUT:
-                raise TimeoutError(error.errno, error.strerror)
+                raise _socket.timeout(error.errno, error.strerror)
             raise error
         _run_signal_handlers()
 
