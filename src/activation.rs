@@ -191,6 +191,23 @@ pub fn take_bound(socktype: libc::c_int, wanted: impl Fn(&SockAddr) -> bool) -> 
         .find_map(take)
 }
 
+/// The local addresses of the passed sockets of `socktype` not handed out yet: a bind
+/// that fails beside them says what the manager listens on.
+pub fn unclaimed_addresses(socktype: libc::c_int) -> Vec<SockAddr> {
+    let Ok(sockets) = passed().0.as_ref() else {
+        return Vec::new();
+    };
+    sockets
+        .iter()
+        .filter(|socket| !socket.taken.load(Ordering::Acquire))
+        .filter(|socket| {
+            socket::get_int_option(socket.fd, libc::SOL_SOCKET, libc::SO_TYPE).ok()
+                == Some(socktype)
+        })
+        .filter_map(|socket| socket::getsockname(socket.fd).ok())
+        .collect()
+}
+
 /// The passed socket named `name` (LISTEN_FDNAMES), handed out once.
 pub fn take_named(name: &str) -> Result<OwnedFd> {
     let sockets = passed().0.as_ref().map_err(Error::clone)?;

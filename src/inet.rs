@@ -270,6 +270,33 @@ fn bound_socket(
     socktype: libc::c_int,
     backlog: Option<libc::c_int>,
 ) -> Result<OwnedFd> {
+    if let Some(inherited) = inherited_socket(host, service, socktype)? {
+        return Ok(inherited);
+    }
+    new_bound_socket(host, service, socktype, backlog).map_err(|error| {
+        // The manager's socket holds the port: the program asked for another address.
+        let passed: Vec<String> = activation::unclaimed_addresses(socktype)
+            .iter()
+            .filter(|addr| addr.port().is_some()) // IP sockets, not Unix ones
+            .map(ToString::to_string)
+            .collect();
+        if error.errno() != Errno::EADDRINUSE || passed.is_empty() {
+            return error;
+        }
+        error.hint(format!(
+            "the service manager passed a socket bound to {} (LISTEN_FDS), which is not \
+             this address: ask for the address it listens on",
+            passed.join(", ")
+        ))
+    })
+}
+
+fn new_bound_socket(
+    host: Option<&CStr>,
+    service: &CStr,
+    socktype: libc::c_int,
+    backlog: Option<libc::c_int>,
+) -> Result<OwnedFd> {
     let setup = |family: libc::c_int, protocol: libc::c_int, addr: &SockAddr| -> Result<OwnedFd> {
         let fd = socket::new_socket(family, socktype, protocol)?;
         let raw = fd.as_raw_fd();
@@ -285,9 +312,6 @@ fn bound_socket(
         }
         Ok(fd)
     };
-    if let Some(inherited) = inherited_socket(host, service, socktype)? {
-        return Ok(inherited);
-    }
     let target = Target {
         host,
         service: Some(service),

@@ -968,6 +968,12 @@ static int activated(const char *port, const char *abstract, const char *udp_por
     int fresh = prise_tcp_listen("127.0.0.1", "0", 4);
     CHECK(fresh > 5);
     prise_close(fresh);
+    /* Another address than the manager's: the port is in use, and the sentence says by
+     * what (the passed socket is still there for the right address). */
+    CHECK_FAILS(prise_tcp_listen(NULL, port, 4), -1, EADDRINUSE);
+    char passed[64];
+    snprintf(passed, sizeof passed, "passed a socket bound to 127.0.0.1:%s", port);
+    CHECK(strstr(prise_last_error(), passed) != NULL && strstr(prise_last_error(), "unix:") == NULL);
     CHECK(prise_tcp_listen("127.0.0.1", port, 4) == 3);
     /* Handed out once: asked again, prise binds, and the port is in use. */
     CHECK_FAILS(prise_tcp_listen("127.0.0.1", port, 4), -1, EADDRINUSE);
