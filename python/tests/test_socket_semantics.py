@@ -316,7 +316,9 @@ def test_a_raising_handler_interrupts_a_blocked_call(kind, call):
 
 
 CTRL_C = """
-import socket, sys, prise
+import signal, socket, sys, prise
+# Python leaves SIGINT ignored when it starts so (a test run in the background, nohup).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 kind = prise.Socket if sys.argv[1] == "prise" else socket.socket
 a, b = socket.socketpair()
 if kind is prise.Socket:

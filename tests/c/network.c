@@ -810,6 +810,9 @@ static void events_stop_on_signals(void)
         port_text(s.listen_fd, s.port, sizeof s.port);
         pid_t child = fork();
         if (child == 0) {
+            /* A run in the background (nohup, `&` in a script) inherits SIGINT ignored,
+             * which prise_serve_events honours: this part is about the default. */
+            signal(signals[i], SIG_DFL);
             int served = prise_serve_events(s.listen_fd, on_data, on_close, &s, NULL);
             sigset_t mask;
             pthread_sigmask(SIG_SETMASK, NULL, &mask);
