@@ -205,9 +205,19 @@ pub fn serve_threads(listen_fd: RawFd, handler: Handler) -> Result<()> {
             Ok(None) => break Ok(()),
             Err(error) => break Err(error),
         };
-        let kept = match socket::dup_cloexec(conn.as_raw_fd()) {
-            Ok(kept) => kept,
-            Err(_) => continue, // out of descriptors: this client is refused (conn closed)
+        // Out of descriptors, the accepted client waits (as the next ones do at accept)
+        // until a handler ends and frees one, instead of being reset.
+        let kept = loop {
+            match socket::dup_cloexec(conn.as_raw_fd()) {
+                Ok(kept) => break Some(kept),
+                Err(error) if matches!(error.errno(), Errno::EMFILE | Errno::ENFILE) => {
+                    std::thread::sleep(ACCEPT_PAUSE)
+                }
+                Err(_) => break None,
+            }
+        };
+        let Some(kept) = kept else {
+            continue; // the client is refused (conn closed)
         };
         live.enter();
         let served = Box::into_raw(Box::new(Served {

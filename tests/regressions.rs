@@ -72,3 +72,8 @@ fn serve_fork_children_flush_what_the_handler_printed() {
 fn accept_errors_of_one_client_are_retried_and_emfile_does_not_sleep_in_serve_events() {
     holds("a14_f06_accept_transient_errors", &[], &[]);
 }
+
+#[test]
+fn serve_threads_keeps_a_client_accepted_while_out_of_descriptors() {
+    holds("a2_serve_threads_emfile", &[], &[]);
+}
