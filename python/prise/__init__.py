@@ -26,7 +26,8 @@ from ._address import check_host, check_port, family_of, from_sockaddr, parse_ad
 from ._lib import last_error, lib
 
 _SIZE_MAX = ctypes.c_size_t(-1).value
-from ._sockets import _INT_MAX, _index, Socket, _c_int, _readable, _resolve, _with_prise
+from ._sockets import (_INT_MAX, _errno_since, _failures_read, _index, Socket, _c_int, _readable,
+                       _resolve, _with_prise)
 
 __all__ = [
     "Socket", "create_connection", "create_server", "socketpair", "fromfd",
@@ -152,6 +153,7 @@ def tcp_connect(host, port, timeout=None):
     host_b, port_b = check_host(host), check_port(port)
     deadline = None if timeout is None else _monotonic() + _milliseconds(timeout, "timeout") / 1000
     while True:
+        mark = _failures_read[0]  # a signal's handler may fail a prise call of its own
         if deadline is None:
             fd = lib.prise_tcp_connect(host_b, port_b)
         else:
@@ -162,12 +164,13 @@ def tcp_connect(host, port, timeout=None):
                 raise _socket.timeout(_errno.ETIMEDOUT, "tcp_connect %s:%s: timed out" % (host, port))
         if fd >= 0:
             return _adopt(fd)
+        if _errno_since(mark) == _errno.EINTR:
+            _run_signal_handlers()
+            continue
         error = _error()
-        if error.errno != _errno.EINTR:
-            if error.errno == _errno.ETIMEDOUT:
-                raise _socket.timeout(error.errno, error.strerror)
-            raise error
-        _run_signal_handlers()
+        if error.errno == _errno.ETIMEDOUT:
+            raise _socket.timeout(error.errno, error.strerror)
+        raise error
 
 
 def _run_signal_handlers():

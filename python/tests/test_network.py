@@ -295,6 +295,34 @@ def test_tcp_connect_lets_a_signal_handler_interrupt_it():
             sock.close()
 
 
+def test_tcp_connect_keeps_its_own_error_when_a_handler_fails_a_call():
+    """A handler whose own prise call fails (a refused port) must not become the result
+    of the connect it interrupted: that one goes on and times out on its own address."""
+    ground = silent_ipv6_port()
+    if ground is None:
+        pytest.skip("this kernel answers a full backlog")
+    port, held = ground
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        refused = closed.getsockname()[1]
+
+    def failing(signo, frame):
+        with pytest.raises(ConnectionRefusedError):
+            prise.tcp_connect("127.0.0.1", refused, timeout=1)
+
+    previous = signal.signal(signal.SIGALRM, failing)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.2)
+        with pytest.raises(TimeoutError) as raised:
+            prise.tcp_connect("::1", port, timeout=1)
+        assert str(port) in str(raised.value) and str(refused) not in str(raised.value)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        for sock in held:
+            sock.close()
+
+
 def test_serve_events_refuses_bad_arguments():
     with prise.tcp_listen("127.0.0.1", 0) as listener:
         with pytest.raises(ValueError):
