@@ -55,6 +55,9 @@ _TIMEOUT_MAX = (1 << 63) / 1e9  # socket keeps timeouts as 64-bit nanoseconds
 _POLL_SLICE = 86400.0  # seconds: well within poll's C int of milliseconds
 _PEEK_NOW = _std.MSG_PEEK | _std.MSG_DONTWAIT
 _LINE_EVENTS = select.EPOLLIN | select.EPOLLRDHUP | select.EPOLLET
+# Bytes of a partial line after which a blocking read_line lets the C helper read on:
+# under what the smallest receive queue holds, so a longer line cannot stall the wait.
+_LINE_HANDOVER = 1024
 _ENDED = select.EPOLLRDHUP | select.EPOLLHUP | select.EPOLLERR
 _VSOCK = getattr(_std, "AF_VSOCK", None)
 # socket.timeout: TimeoutError from Python 3.10 on, its own OSError subclass before.
@@ -854,7 +857,8 @@ class Socket:
 
     def read_line(self, limit=65536):
         """One line up to and including b"\\n" (or limit bytes, or what came before end
-        of file); never reads past the newline, so recv can follow."""
+        of file); never reads past the newline, so recv can follow. With a timeout, the
+        line must fit the socket's receive queue (it is taken whole or not at all)."""
         limit = _index(limit)
         if limit < 1:
             raise ValueError("limit must be at least 1")
@@ -888,6 +892,10 @@ class Socket:
                     if _errno_since(mark) not in (_EAGAIN, _EINTR):
                         return
                 elif whole_datagrams or n in (0, limit) or peek.find(b"\n", 0, n) >= 0:
+                    return
+                elif timeout is None and n >= _LINE_HANDOVER:
+                    # A long line may never fit the receive queue: the blocking C helper
+                    # takes it as it comes (a signal then waits for the line's end).
                     return
                 if watcher is None:
                     # Reports readiness at once if data came before it: peeked again.

@@ -432,3 +432,26 @@ def test_a_library_that_is_not_prise_is_an_import_error_naming_what_it_lacks(tmp
 def test_host_name_functions_are_socket_s():
     assert prise.gethostname() == socket.gethostname()
     assert prise.getfqdn is socket.getfqdn
+
+
+def test_a_blocking_read_line_longer_than_the_receive_queue_comes_whole():
+    """A line longer than the receive queue holds: a wait for the whole line to be queued
+    would never end (the queue is full, nothing more arrives)."""
+    with prise.create_server(("127.0.0.1", 0)) as server:
+        sender = socket.create_connection(server.getsockname())
+        conn, _ = server.accept()
+        with sender, conn:
+            line = b"x" * 2000000 + b"\n"  # more than loopback's queue takes
+            feeder = threading.Thread(target=sender.sendall, args=(line,), daemon=True)
+            feeder.start()
+            got = []
+            reader = threading.Thread(target=lambda: got.append(conn.read_line(len(line))),
+                                      daemon=True)
+            reader.start()
+            reader.join(LIMIT)
+            stuck = reader.is_alive()
+            if stuck:
+                sender.shutdown(socket.SHUT_WR)  # ends the wait before the sockets close
+                reader.join(LIMIT)
+            feeder.join(LIMIT)
+            assert not stuck and got == [line]
