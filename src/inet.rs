@@ -275,12 +275,18 @@ fn bound_socket(
     }
     new_bound_socket(host, service, socktype, backlog).map_err(|error| {
         // The manager's socket holds the port: the program asked for another address.
+        if error.errno() != Errno::EADDRINUSE || !activation::any_left() {
+            return error;
+        }
+        let port = resolve_for(Some(c"0.0.0.0"), service, socktype, true)
+            .ok()
+            .and_then(|list| list.first().addr.port());
         let passed: Vec<String> = activation::unclaimed_addresses(socktype)
             .iter()
-            .filter(|addr| addr.port().is_some()) // IP sockets, not Unix ones
+            .filter(|addr| port.is_some() && addr.port() == port) // the port asked for
             .map(ToString::to_string)
             .collect();
-        if error.errno() != Errno::EADDRINUSE || passed.is_empty() {
+        if passed.is_empty() {
             return error;
         }
         error.hint(format!(

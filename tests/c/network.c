@@ -970,6 +970,11 @@ static int activated(const char *port, const char *abstract, const char *udp_por
     /* A port of the kernel's choice is a new socket, not a passed one. */
     int fresh = prise_tcp_listen("127.0.0.1", "0", 4);
     CHECK(fresh > 5);
+    /* Its port in use by it, not by the manager's socket: the sentence leaves that out. */
+    char fresh_port[16];
+    port_text(fresh, fresh_port, sizeof fresh_port);
+    CHECK_FAILS(prise_tcp_listen("127.0.0.1", fresh_port, 4), -1, EADDRINUSE);
+    CHECK(strstr(prise_last_error(), "service manager") == NULL);
     prise_close(fresh);
     /* Another address than the manager's: the port is in use, and the sentence says by
      * what (the passed socket is still there for the right address). */
