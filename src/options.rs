@@ -94,7 +94,11 @@ pub fn set_keepalive(
     let tcp_only = "keepalive timers are for TCP sockets";
     // SO_KEEPALIVE itself is accepted (and means nothing) on any socket: a UDP or Unix
     // socket is refused here, so that a mistaken descriptor does not pass silently.
-    if socket::get_int_option(fd, libc::SOL_SOCKET, libc::SO_PROTOCOL)? != libc::IPPROTO_TCP {
+    // A stream of TCP or MPTCP (which takes the same timers); a raw socket of protocol
+    // TCP is not one.
+    let stream = socket::get_int_option(fd, libc::SOL_SOCKET, libc::SO_TYPE)? == libc::SOCK_STREAM;
+    let protocol = socket::get_int_option(fd, libc::SOL_SOCKET, libc::SO_PROTOCOL)?;
+    if !stream || !matches!(protocol, libc::IPPROTO_TCP | libc::IPPROTO_MPTCP) {
         return Err(Error::with_message(
             Errno::EOPNOTSUPP,
             format!("keepalive on socket {fd}: it is not a TCP socket ({tcp_only})"),

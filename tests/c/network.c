@@ -258,6 +258,14 @@ static void socket_options(void)
     CHECK(prise_set_keepalive(tcp, 30, 0, 0) == 0 && int_option(tcp, IPPROTO_TCP, TCP_KEEPIDLE) == 30);
     CHECK(int_option(tcp, IPPROTO_TCP, TCP_KEEPCNT) == 6); /* 0 kept what was there */
     CHECK(prise_set_keepalive(tcp, 0, 0, 0) == 0 && int_option(tcp, SOL_SOCKET, SO_KEEPALIVE) == 0);
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
+#endif
+    int mptcp = socket(AF_INET, SOCK_STREAM, IPPROTO_MPTCP); /* where the kernel has it */
+    if (mptcp >= 0) {
+        CHECK(prise_set_keepalive(mptcp, 60, 10, 6) == 0);
+        close(mptcp);
+    }
     CHECK_FAILS(prise_set_keepalive(tcp, -1, 0, 0), -1, EINVAL);
     CHECK_FAILS(prise_set_keepalive(tcp, 32768, 0, 0), -1, EINVAL);
     CHECK_FAILS(prise_set_keepalive(tcp, 10, 0, 128), -1, EINVAL);
