@@ -18,6 +18,7 @@ C call. prise's own helpers (tcp_connect, tcp_listen, unix_listen, ... where a U
 
 import ctypes
 import errno as _errno
+import sys as _sys
 import socket as _socket
 from time import monotonic as _monotonic
 
@@ -338,14 +339,28 @@ def serve_events(listener, on_data, on_close=None, on_open=None, idle_timeout=No
             return 1
         return 1 if on_open(connection(pointer)) else 0
 
+    calls = [shielded(-1, data_callback), shielded(None, close_callback)]
     if on_open is not None:
-        options.on_open = _lib.ON_OPEN(shielded(1, open_callback))
-    callbacks = (_lib.ON_DATA(shielded(-1, data_callback)),
-                 _lib.ON_CLOSE(shielded(None, close_callback)))
+        calls.append(shielded(1, open_callback))
+        options.on_open = _lib.ON_OPEN(calls[2])
+    callbacks = (_lib.ON_DATA(calls[0]), _lib.ON_CLOSE(calls[1]))
+
+    # From Python 3.11 a pending signal's handler runs as a function is entered, before
+    # call's try: ctypes would print its exception (Ctrl-C) and lose it. Caught here.
+    previous_hook = _sys.unraisablehook
+
+    def unraisable(report):
+        if report.object in calls and report.exc_value is not None:
+            fail(report.exc_value)
+        else:
+            previous_hook(report)
+
+    _sys.unraisablehook = unraisable
     try:
         result = lib.prise_serve_events(listener.fileno(), callbacks[0], callbacks[1], None,
                                         ctypes.byref(options))
     finally:
+        _sys.unraisablehook = previous_hook
         for conn in connections.values():
             conn._pointer = None
     if failure:

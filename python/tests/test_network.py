@@ -385,3 +385,35 @@ def test_socket_activation_hands_over_the_managers_socket():
     assert raised.value.errno == errno.ENOENT
     with pytest.raises(TypeError):
         prise.listen_fd_named(None)
+
+
+def test_ctrl_c_with_keep_signals_stops_serve_events():
+    """With keep_signals, SIGINT's handler runs when a callback is entered: from Python
+    3.11 before the callback's own code, where ctypes would print KeyboardInterrupt and
+    lose it. serve_events raises it."""
+    main = threading.get_ident()
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    listener = prise.tcp_listen("127.0.0.1", 0)
+    port = listener.getsockname()[1]
+
+    def client():
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            time.sleep(0.2)
+            signal.pthread_kill(main, signal.SIGINT)  # Ctrl-C while the server waits
+            time.sleep(0.2)
+            sock.sendall(b"hello\n")  # a callback: the handler runs
+            time.sleep(1.0)
+            try:
+                listener.shutdown(socket.SHUT_RDWR)  # a stop if the interrupt was lost
+            except OSError:
+                pass
+
+    thread = threading.Thread(target=client, daemon=True)
+    thread.start()
+    try:
+        with listener, pytest.raises(KeyboardInterrupt):
+            prise.serve_events(listener, lambda conn, data: None, keep_signals=True)
+    finally:
+        thread.join(10)
+        signal.signal(signal.SIGINT, previous)
