@@ -257,12 +257,33 @@ def silent_ipv6_port():
     return None
 
 
-def test_tcp_connect_lets_a_signal_handler_interrupt_it():
+@pytest.fixture
+def silent_port():
+    """The port of a silent ::1 listener (see silent_ipv6_port); skips where there is none."""
     ground = silent_ipv6_port()
     if ground is None:
         pytest.skip("this kernel answers a full backlog")
     port, held = ground
+    yield port
+    for sock in held:
+        sock.close()
 
+
+@pytest.fixture
+def alarm():
+    """arm(handler): SIGALRM's handler, fired in 0.2 s; both undone after the test."""
+    previous = signal.getsignal(signal.SIGALRM)
+
+    def arm(handler):
+        signal.signal(signal.SIGALRM, handler)
+        signal.setitimer(signal.ITIMER_REAL, 0.2)
+
+    yield arm
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def test_tcp_connect_lets_a_signal_handler_interrupt_it(silent_port, alarm):
     class Interrupted(Exception):
         pass
 
@@ -274,34 +295,22 @@ def test_tcp_connect_lets_a_signal_handler_interrupt_it():
     def returning(signo, frame):
         calls.append(signo)
 
-    previous = signal.signal(signal.SIGALRM, raising)
-    try:
-        signal.setitimer(signal.ITIMER_REAL, 0.2)
-        start = time.monotonic()
-        with pytest.raises(Interrupted):
-            prise.tcp_connect("::1", port, timeout=8)
-        assert time.monotonic() - start < 5
-        # A handler that returns: tried again with the time left, then TimeoutError.
-        signal.signal(signal.SIGALRM, returning)
-        signal.setitimer(signal.ITIMER_REAL, 0.2)
-        start = time.monotonic()
-        with pytest.raises(TimeoutError):
-            prise.tcp_connect("::1", port, timeout=1)
-        assert calls == [signal.SIGALRM] and time.monotonic() - start < 5
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-        for sock in held:
-            sock.close()
+    alarm(raising)
+    start = time.monotonic()
+    with pytest.raises(Interrupted):
+        prise.tcp_connect("::1", silent_port, timeout=8)
+    assert time.monotonic() - start < 5
+    # A handler that returns: tried again with the time left, then TimeoutError.
+    alarm(returning)
+    start = time.monotonic()
+    with pytest.raises(TimeoutError):
+        prise.tcp_connect("::1", silent_port, timeout=1)
+    assert calls == [signal.SIGALRM] and time.monotonic() - start < 5
 
 
-def test_tcp_connect_keeps_its_own_error_when_a_handler_fails_a_call():
+def test_tcp_connect_keeps_its_own_error_when_a_handler_fails_a_call(silent_port, alarm):
     """A handler whose own prise call fails (a refused port) must not become the result
     of the connect it interrupted: that one goes on and times out on its own address."""
-    ground = silent_ipv6_port()
-    if ground is None:
-        pytest.skip("this kernel answers a full backlog")
-    port, held = ground
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         refused = closed.getsockname()[1]
@@ -310,17 +319,10 @@ def test_tcp_connect_keeps_its_own_error_when_a_handler_fails_a_call():
         with pytest.raises(ConnectionRefusedError):
             prise.tcp_connect("127.0.0.1", refused, timeout=1)
 
-    previous = signal.signal(signal.SIGALRM, failing)
-    try:
-        signal.setitimer(signal.ITIMER_REAL, 0.2)
-        with pytest.raises(TimeoutError) as raised:
-            prise.tcp_connect("::1", port, timeout=1)
-        assert str(port) in str(raised.value) and str(refused) not in str(raised.value)
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-        for sock in held:
-            sock.close()
+    alarm(failing)
+    with pytest.raises(TimeoutError) as raised:
+        prise.tcp_connect("::1", silent_port, timeout=1)
+    assert str(silent_port) in str(raised.value) and str(refused) not in str(raised.value)
 
 
 def test_serve_events_refuses_bad_arguments():
